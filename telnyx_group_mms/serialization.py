@@ -1,0 +1,198 @@
+"""The one place wire names live: a cattrs converter between Telnyx JSON and the models.
+
+Build it with :func:`make_converter` (or share the cached one from :func:`get_converter`);
+nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .models import (
+    Direction,
+    Message,
+    MessageError,
+    MessageType,
+    RecipientStatus,
+    Sender,
+)
+from .request import GroupMmsRequest
+
+__all__ = ["PARSE_ERRORS", "get_converter", "make_converter"]
+
+#: What structuring malformed input can raise; callers turn these into their own errors.
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    cattrs.BaseValidationError,
+    cattrs.StructureHandlerNotFoundError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+)
+
+# attrs fields whose Python name differs from the wire name.
+_RENAMES = {"from_": "from"}
+
+
+def _structure_decimal(value: object, _: type) -> Decimal:
+    # Telnyx documents ``amount`` as a string but has been seen sending numbers;
+    # going through str() keeps 0.1 as Decimal("0.1") rather than its binary value.
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError(f"not a decimal amount: {value!r}")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal amount: {value!r}") from exc
+
+
+def _structure_datetime(value: object, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"not an ISO 8601 timestamp: {value!r}")
+    parsed = datetime.fromisoformat(value)
+    # A timestamp without an offset is UTC at Telnyx; never hand out naive datetimes.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    text = value.isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "True"):
+        return True
+    if value in ("false", "False"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _structure_str(value: object, _: type) -> str:
+    # Codes are strings on the wire but integers in some documents: keep their text.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"not a string: {value!r}")
+
+
+def _enum_or_str(enum_cls: type[Any]) -> Callable[[object, Any], object]:
+    members: Mapping[str, object] = enum_cls._value2member_map_
+
+    def structure(value: object, _: Any) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"not a string: {value!r}")
+        # A value Telnyx adds later stays usable as its plain string.
+        return members.get(value, value)
+
+    return structure
+
+
+def _structure_sender(value: object, _: type) -> Sender:
+    # The send response has an object here; some Telnyx documents show a bare number.
+    if isinstance(value, str):
+        return Sender(phone_number=value)
+    if not isinstance(value, Mapping):
+        raise ValueError(f"not a sender: {value!r}")
+    return Sender(
+        phone_number=_opt_str(value.get("phone_number")),
+        carrier=_opt_str(value.get("carrier")),
+        line_type=_opt_str(value.get("line_type")),
+    )
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else _structure_str(value, str)
+
+
+def _structure_dict(value: object, _: type) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"not an object: {value!r}")
+    return dict(value)
+
+
+def make_converter() -> cattrs.Converter:
+    """Build the converter between Telnyx's wire JSON and this package's models.
+
+    Structuring is tolerant (missing fields become ``None`` or empty lists, unknown
+    fields land in ``Message.extra``); unstructuring emits wire names and omits ``None``.
+    """
+    conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook_func(lambda t: t == dict[str, Any], _structure_dict)
+    conv.register_structure_hook(Sender, _structure_sender)
+    for enum_cls in (Direction, MessageType, RecipientStatus):
+        conv.register_structure_hook(enum_cls | str | None, _enum_or_str(enum_cls))
+
+    conv.register_unstructure_hook(
+        GroupMmsRequest,
+        make_dict_unstructure_fn(
+            GroupMmsRequest, conv, _cattrs_omit_if_default=True, from_=override(rename="from")
+        ),
+    )
+
+    _register_message(conv)
+    return conv
+
+
+def _register_message(conv: cattrs.Converter) -> None:
+    fields = attrs.fields(attrs.resolve_types(Message))
+    known = frozenset(_RENAMES.get(f.name, f.name) for f in fields if f.name != "extra")
+    # Telnyx sends ``null`` for empty lists at times; treat it as absent.
+    list_keys = tuple(f.name for f in fields if get_origin(f.type) is list)
+    structure_known = make_dict_structure_fn(
+        Message, conv, extra=override(omit=True), from_=override(rename="from")
+    )
+    # Like Telnyx, a message on the wire spells out every field, null or empty included.
+    unstructure_known = make_dict_unstructure_fn(
+        Message, conv, extra=override(omit=True), from_=override(rename="from")
+    )
+
+    def structure_message(value: object, _: type) -> Message:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"a message must be a JSON object, not {type(value).__name__}")
+        data = dict(value)
+        for key in list_keys:
+            if key in data and data[key] is None:
+                del data[key]
+        message = structure_known(data, Message)
+        extra = {k: v for k, v in value.items() if k not in known}
+        if extra:
+            object.__setattr__(message, "extra", extra)
+        return message
+
+    def unstructure_message(message: Message) -> dict[str, Any]:
+        wire: dict[str, Any] = unstructure_known(message)
+        if message.extra:
+            wire.update({k: v for k, v in message.extra.items() if k not in wire})
+        return wire
+
+    conv.register_structure_hook(Message, structure_message)
+    conv.register_unstructure_hook(Message, unstructure_message)
+    conv.register_structure_hook(
+        MessageError,
+        make_dict_structure_fn(MessageError, conv),
+    )
+
+
+@functools.cache
+def get_converter() -> cattrs.Converter:
+    """The converter shared by every client, built on first use."""
+    return make_converter()
