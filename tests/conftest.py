@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import telnyx_group_mms as tgm
+
+from .scripted_server import ScriptedServer
+
+FROM = "+13125551234"
+TO = ["+18655551234", "+14155551234"]
+KEY = "KEY_test_secret_0123456789"
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A scripted loopback server, on its own thread so sync and async tests share it."""
+    srv = ScriptedServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_telnyx_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's real key or base URL must never leak into a test.
+    for name in ("TELNYX_API_KEY", "TELNYX_BASE_URL", "TELNYX_PUBLIC_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def fast_retry(**overrides: object) -> tgm.RetryPolicy:
+    """A policy with near-zero backoff, so retry tests do not sleep."""
+    settings: dict[str, object] = {"initial_backoff": 0.001, "max_backoff": 0.002}
+    settings.update(overrides)
+    return tgm.RetryPolicy(**settings)  # type: ignore[arg-type]
