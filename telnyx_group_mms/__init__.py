@@ -8,6 +8,7 @@
 
 from ._version import __version__
 from .client import AsyncTelnyx, ClientState
+from .config import ClientConfig
 from .errors import (
     APIConnectionError,
     APIError,
@@ -56,6 +57,7 @@ __all__ = [
     "AsyncTelnyx",
     "AuthenticationError",
     "BadRequestError",
+    "ClientConfig",
     "ClientState",
     "ConflictError",
     "CostBreakdown",

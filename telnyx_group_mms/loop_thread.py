@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from .errors import TelnyxError
 
-__all__ = ["LoopThread"]
+__all__: list[str] = []  # internal: the sync client is the public face
 
 T = TypeVar("T")
 
@@ -96,7 +96,8 @@ class LoopThread:
             return
         if thread is threading.current_thread():
             raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
+        # Finish async generators on their own loop; the caller may be running another.
+        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
-        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()

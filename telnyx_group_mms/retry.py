@@ -17,7 +17,7 @@ import tenacity
 
 from .errors import APIError, APIStatusError, Outcome
 
-__all__ = ["RetryEvent", "RetryPolicy", "Retrier", "classify"]
+__all__ = ["RetryEvent", "RetryPolicy", "classify"]
 
 logger = logging.getLogger("telnyx_group_mms")
 

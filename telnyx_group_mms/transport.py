@@ -24,7 +24,7 @@ from .errors import (
 from .models import Message
 from .protocol import GROUP_MMS_PATH, decode_message, error_from_response
 
-__all__ = ["DEFAULT_KEEPALIVE_EXPIRY", "DEFAULT_MAX_RESPONSE_BYTES", "Transport"]
+__all__ = ["DEFAULT_KEEPALIVE_EXPIRY", "DEFAULT_MAX_RESPONSE_BYTES"]
 
 logger = logging.getLogger("telnyx_group_mms")
 

@@ -1,0 +1,48 @@
+"""The public surface: exported names, typing marker, and no surprises at import time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import telnyx_group_mms as tgm
+
+
+def test_all_is_sorted_and_every_name_exists() -> None:
+    assert tgm.__all__ == sorted(tgm.__all__)
+    assert len(set(tgm.__all__)) == len(tgm.__all__)
+    for name in tgm.__all__:
+        assert hasattr(tgm, name), name
+
+
+def test_every_public_class_defined_in_the_package_is_exported() -> None:
+    modules = [m for name, m in sys.modules.items() if name.startswith("telnyx_group_mms.")]
+    exported = {id(getattr(tgm, n)) for n in tgm.__all__}
+    for module in modules:
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if isinstance(obj, type) and obj.__module__ == module.__name__:
+                in_top = id(obj) in exported
+                in_own_namespace = module.__name__.split(".")[-1] in {"webhooks", "sandbox"}
+                assert in_top or in_own_namespace, f"{module.__name__}.{name} is not exported"
+
+
+def test_the_package_ships_a_py_typed_marker() -> None:
+    assert (Path(tgm.__file__).parent / "py.typed").is_file()
+
+
+def test_importing_starts_no_thread_reads_no_environment_and_builds_nothing() -> None:
+    code = (
+        "import os, threading, sys\n"
+        "os.environ['TELNYX_API_KEY'] = 'x'\n"
+        "before = threading.active_count()\n"
+        "import telnyx_group_mms\n"
+        "from telnyx_group_mms import serialization\n"
+        "assert threading.active_count() == before\n"
+        "assert serialization.get_converter.cache_info().currsize == 0\n"
+        "assert 'cryptography' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
