@@ -8,6 +8,7 @@
 
 from ._version import __version__
 from .client import AsyncTelnyx, ClientState
+from .delivery_tracker import DeliveryTracker
 from .errors import (
     APIConnectionError,
     APIError,
@@ -45,6 +46,8 @@ from .models import (
 from .request import MAX_MEDIA_URLS, MAX_RECIPIENTS, GroupMmsRequest
 from .resources import AsyncMessages
 from .retry import RetryEvent, RetryPolicy
+from .webhook_models import WebhookEvent, WebhookEventType, WebhookMeta
+from .webhooks import EventDeduplicator
 
 __all__ = [
     "APIConnectionError",
@@ -59,8 +62,10 @@ __all__ = [
     "ClientState",
     "ConflictError",
     "CostBreakdown",
+    "DeliveryTracker",
     "Direction",
     "ErrorSource",
+    "EventDeduplicator",
     "FINAL_STATUSES",
     "GroupMmsRequest",
     "InternalServerError",
@@ -85,6 +90,9 @@ __all__ = [
     "Telnyx",
     "TelnyxError",
     "UnprocessableEntityError",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookMeta",
     "WebhookVerificationError",
     "__version__",
 ]
