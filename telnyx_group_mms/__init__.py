@@ -9,6 +9,7 @@
 from ._version import __version__
 from .client import AsyncTelnyx, ClientState
 from .config import ClientConfig
+from .delivery_tracker import DeliveryTracker
 from .errors import (
     APIConnectionError,
     APIError,
@@ -46,6 +47,8 @@ from .models import (
 from .request import MAX_MEDIA_URLS, MAX_RECIPIENTS, GroupMmsRequest
 from .resources import AsyncMessages
 from .retry import RetryEvent, RetryPolicy
+from .webhook_models import WebhookEvent, WebhookEventType, WebhookMeta
+from .webhooks import EventDeduplicator
 
 __all__ = [
     "APIConnectionError",
@@ -61,8 +64,10 @@ __all__ = [
     "ClientState",
     "ConflictError",
     "CostBreakdown",
+    "DeliveryTracker",
     "Direction",
     "ErrorSource",
+    "EventDeduplicator",
     "FINAL_STATUSES",
     "GroupMmsRequest",
     "InternalServerError",
@@ -87,6 +92,9 @@ __all__ = [
     "Telnyx",
     "TelnyxError",
     "UnprocessableEntityError",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookMeta",
     "WebhookVerificationError",
     "__version__",
 ]
