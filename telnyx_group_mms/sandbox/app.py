@@ -6,7 +6,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -16,7 +15,7 @@ from aiohttp import web
 from ..models import Message, MessageError
 from ..protocol import GROUP_MMS_PATH
 from .faults import Fault, FaultKind, FaultPlan, RateLimiter
-from .wire import Account, api_error, build_message, error_json, message_json, parse_request
+from .wire import Account, api_error, build_message, error_json, message_json, now, parse_request
 
 __all__ = ["API_PREFIX", "GroupMmsHandler", "RecordedRequest", "build_app"]
 
@@ -98,7 +97,8 @@ class GroupMmsHandler:
         self._webhook_url = webhook_url
         self._webhook_failover_url = webhook_failover_url
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Answer one request."""
         body = await request.read()
         self._on_request(
             RecordedRequest(
@@ -135,7 +135,7 @@ class GroupMmsHandler:
         message = build_message(
             parsed,
             account=self._account,
-            received_at=datetime.now(UTC),
+            received_at=now(),
             webhook_url=parsed.webhook_url or self._webhook_url,
             webhook_failover_url=parsed.webhook_failover_url or self._webhook_failover_url,
         )
@@ -175,6 +175,6 @@ async def _not_found(request: web.Request) -> web.Response:
 def build_app(handler: GroupMmsHandler) -> web.Application:
     """The application: the group MMS endpoint, and Telnyx-shaped 404s everywhere else."""
     app = web.Application()
-    app.router.add_post(API_PREFIX + GROUP_MMS_PATH, handler)
+    app.router.add_post(API_PREFIX + GROUP_MMS_PATH, handler.handle)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app

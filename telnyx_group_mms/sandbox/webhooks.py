@@ -12,7 +12,6 @@ import random
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -21,7 +20,7 @@ import cattrs
 
 from .._version import __version__
 from ..models import FINAL_STATUSES, Message, MessageError, Recipient, RecipientStatus
-from .wire import message_json
+from .wire import message_json, now
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -189,7 +188,7 @@ class WebhookDispatcher:
         if self._limit is None:
             self._limit = asyncio.Semaphore(_MAX_CONCURRENT_MESSAGES)
         async with self._limit:
-            sent_at = datetime.now(UTC)
+            sent_at = now()
             for recipient in message.to:
                 sent = attrs.evolve(recipient, status=RecipientStatus.SENT)
                 payload = attrs.evolve(message, to=[sent], sent_at=sent_at)
@@ -200,7 +199,7 @@ class WebhookDispatcher:
                     message,
                     to=[final],
                     sent_at=sent_at,
-                    completed_at=datetime.now(UTC),
+                    completed_at=now(),
                     errors=[] if error is None else [error],
                 )
                 await self._deliver_event("message.finalized", payload)
@@ -209,7 +208,7 @@ class WebhookDispatcher:
         data = {
             "event_type": event_type,
             "id": str(uuid.uuid4()),
-            "occurred_at": self._converter.unstructure(datetime.now(UTC)),
+            "occurred_at": self._converter.unstructure(now()),
             "payload": message_json(self._converter, payload),
             "record_type": "event",
         }

@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ __all__ = [
     "encoding_of",
     "error_json",
     "message_json",
+    "now",
     "parse_request",
 ]
 
@@ -273,6 +274,15 @@ def _check_url(value: object, pointer: str) -> Iterator[MessageError]:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         yield api_error("10003", f"{value!r} is not an http(s) URL.", pointer=pointer)
+
+
+def now() -> datetime:
+    """The current UTC time to the millisecond, as Telnyx writes timestamps.
+
+    Rounding here keeps a recorded message equal to the one the client parsed.
+    """
+    current = datetime.now(UTC)
+    return current.replace(microsecond=current.microsecond // 1000 * 1000)
 
 
 def encoding_of(text: str) -> str:
