@@ -152,3 +152,11 @@ def test_anything_but_the_endpoint_is_a_telnyx_shaped_404(
     assert answer.status == 404
     assert answer.codes == ["10005"]
     assert telnyx_sandbox.messages == []
+
+
+def test_an_oversized_body_is_a_telnyx_shaped_413(telnyx_sandbox: Sandbox) -> None:
+    answer = post(telnyx_sandbox.base_url, b"{" + b" " * (2 * 1024 * 1024) + b"}")
+
+    assert answer.status == 413
+    assert answer.codes == ["10015"]
+    assert telnyx_sandbox.messages == []

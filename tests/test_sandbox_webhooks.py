@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 from collections.abc import Callable
 
@@ -204,6 +205,30 @@ async def _final_statuses(seed: int) -> list[str]:
     return [r.recipient["status"] for r in receiver.received if r.event_type == "message.finalized"]
 
 
+async def test_reset_restarts_outcomes_from_the_seed() -> None:
+    outcomes = DeliveryOutcomes(failure_rate=0.5)
+    numbers = [f"+1865555{i:04d}" for i in range(8)]
+    runs = []
+    async with Sandbox(delivery=outcomes, seed=9) as sandbox, Receiver() as receiver:
+        for _ in range(2):
+            await _send(sandbox, to=numbers, webhook_url=receiver.url)
+            await sandbox.adrain_webhooks()
+            runs.append([a.event_type for a in sandbox.webhook_attempts])
+            runs.append(
+                [
+                    r.recipient["status"]
+                    for r in receiver.received
+                    if r.event_type == "message.finalized"
+                ]
+            )
+            receiver.received.clear()
+            sandbox.reset()
+
+    assert runs[0] == runs[2]
+    assert runs[1] == runs[3]
+    assert {"delivered", "delivery_failed"} == set(runs[1])
+
+
 async def test_outcomes_repeat_with_the_same_seed() -> None:
     first, second, other = (
         await _final_statuses(4),
@@ -253,3 +278,32 @@ async def test_stopping_cancels_deliveries_still_pending_without_warnings() -> N
 def test_drain_webhooks_needs_a_sandbox_on_its_own_thread() -> None:
     with pytest.raises(tgm.TelnyxError, match="start"):
         Sandbox().drain_webhooks()
+
+
+def _without_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry makes the import fail, as it does where the extra is not installed.
+    monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.asymmetric.ed25519", None)
+
+
+def test_a_default_webhook_url_without_cryptography_is_refused_with_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _without_cryptography(monkeypatch)
+
+    with pytest.raises(ImportError, match=r"telnyx-group-mms\[webhooks\]"):
+        Sandbox(webhook_url="http://127.0.0.1:9/hooks")
+
+
+async def test_without_cryptography_messages_are_accepted_and_no_webhook_is_sent(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _without_cryptography(monkeypatch)
+
+    async with Sandbox() as sandbox, Receiver() as receiver:
+        await _send(sandbox, webhook_url=receiver.url)
+        await sandbox.adrain_webhooks()
+
+    assert sandbox.public_key is None
+    assert len(sandbox.messages) == 1
+    assert receiver.received == []
+    assert "telnyx-group-mms[webhooks]" in caplog.text

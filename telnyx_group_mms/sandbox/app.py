@@ -99,7 +99,11 @@ class GroupMmsHandler:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one request."""
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            too_large = api_error("10015", "The request body is too large.")
+            return _errors(413, [too_large], {"x-request-id": str(uuid.uuid4())})
         self._on_request(
             RecordedRequest(
                 method=request.method, path=request.path, headers=dict(request.headers), body=body

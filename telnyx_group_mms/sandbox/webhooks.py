@@ -140,7 +140,8 @@ class WebhookDispatcher:
         self._converter = converter
         self._signer = signer
         self._outcomes = outcomes
-        self._rng = random.Random(None if seed is None else f"{seed}:deliveries")
+        self._seed = None if seed is None else f"{seed}:deliveries"
+        self._rng = random.Random(self._seed)
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._timeout = timeout
@@ -261,8 +262,9 @@ class WebhookDispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def reset(self) -> None:
-        """Forget the attempts made so far."""
+        """Forget the attempts made so far; outcomes start again from the seed."""
         self.attempts.clear()
+        self._rng = random.Random(self._seed)
 
     async def aclose(self) -> None:
         """Cancel pending deliveries and close connections."""
