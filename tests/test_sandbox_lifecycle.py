@@ -105,6 +105,7 @@ def test_reset_forgets_messages_requests_and_scripted_faults(telnyx_sandbox: San
 
     assert telnyx_sandbox.messages == []
     assert telnyx_sandbox.requests == []
+    assert telnyx_sandbox.request_count == 0
     assert telnyx_sandbox.faults.pending == 0
     assert post(telnyx_sandbox.base_url).status == 200
 
@@ -118,6 +119,7 @@ def test_max_history_keeps_only_the_most_recent(
 
     assert [m.text for m in sandbox.messages] == ["b", "c"]
     assert len(sandbox.requests) == 2
+    assert sandbox.request_count == 3
 
 
 def test_stop_does_not_wait_long_for_a_request_held_by_a_delay_fault() -> None:

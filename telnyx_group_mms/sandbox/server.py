@@ -35,7 +35,8 @@ class Sandbox:
     Use it as ``async with Sandbox() as sb:`` in async code (it serves on the running
     loop), or ``sb = Sandbox().start()`` / ``sb.stop()`` (or ``with Sandbox() as sb:``)
     in sync code, where it serves on a thread of its own. Point a client at
-    :attr:`base_url`.
+    :attr:`base_url`. Under ``async with``, use an async client: a sync one would block
+    the very loop the sandbox serves on.
 
     Args:
         host: The address to listen on.
@@ -110,6 +111,7 @@ class Sandbox:
         self._public_key = None if signer is None else signer.public_key
         self._messages: deque[Message] = deque(maxlen=max_history)
         self._requests: deque[RecordedRequest] = deque(maxlen=max_history)
+        self._request_count = 0
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: LoopThread | None = None
@@ -143,6 +145,11 @@ class Sandbox:
         return list(self._requests)
 
     @property
+    def request_count(self) -> int:
+        """How many requests arrived since start or :meth:`reset` (``max_history`` aside)."""
+        return self._request_count
+
+    @property
     def public_key(self) -> str | None:
         """Base64 of the 32-byte ed25519 key that verifies this sandbox's webhooks.
 
@@ -162,6 +169,7 @@ class Sandbox:
         """
         self._messages.clear()
         self._requests.clear()
+        self._request_count = 0
         self.faults.reset()
         if self._limiter is not None:
             self._limiter.reset()
@@ -172,6 +180,10 @@ class Sandbox:
         return f"<Sandbox base_url={self.base_url!r} {state}>"
 
     # -- life cycle ----------------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> None:
+        self._request_count += 1
+        self._requests.append(request)
 
     def _accept(self, message: Message) -> None:
         self._messages.append(message)
@@ -186,7 +198,7 @@ class Sandbox:
             api_key=self._api_key,
             faults=self.faults,
             limiter=self._limiter,
-            on_request=self._requests.append,
+            on_request=self._record,
             on_accept=self._accept,
             webhook_url=self._webhook_url,
             webhook_failover_url=self._webhook_failover_url,
