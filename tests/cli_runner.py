@@ -11,6 +11,15 @@ from dataclasses import dataclass
 
 COMMAND = [sys.executable, "-m", "telnyx_group_mms"]
 
+# Like COMMAND, but with Ctrl-C (SIGINT) handled as in a terminal even when this test run
+# inherited SIGINT ignored (a background job of a non-interactive shell, some CI runners).
+_INTERRUPTIBLE = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('telnyx_group_mms', run_name='__main__', alter_sys=True)",
+]
+
 
 @dataclass
 class Run:
@@ -36,7 +45,7 @@ class Server:
 
     def __init__(self, args: Sequence[str]) -> None:
         self.process = subprocess.Popen(
-            [*COMMAND, *args],
+            [*_INTERRUPTIBLE, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
