@@ -307,3 +307,14 @@ async def test_without_cryptography_messages_are_accepted_and_no_webhook_is_sent
     assert len(sandbox.messages) == 1
     assert receiver.received == []
     assert "telnyx-group-mms[webhooks]" in caplog.text
+
+
+def test_a_sandbox_started_again_still_delivers(server: ScriptedServer) -> None:
+    sandbox = Sandbox(webhook_url=server.base_url + "/hooks")
+    for _ in range(2):
+        with sandbox, tgm.Telnyx(api_key="k", base_url=sandbox.base_url) as client:
+            client.messages.send_group_mms(from_=FROM, to=TO, text="Hi")
+            sandbox.drain_webhooks(timeout=30)
+
+    assert server.posts == 2 * 2 * len(TO)
+    assert all(a.ok for a in sandbox.webhook_attempts)

@@ -272,6 +272,8 @@ class WebhookDispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # Both belong to this loop; a sandbox started again gets new ones on its new loop.
+        self._limit = None
         if self._session is not None:
             await self._session.close()
             self._session = None
