@@ -8,6 +8,9 @@ import telnyx_group_mms as tgm
 
 from .scripted_server import ScriptedServer
 
+# The pytest plugin is tested as a user would meet it: in a pytest run of its own.
+pytest_plugins = ["pytester"]
+
 FROM = "+13125551234"
 TO = ["+18655551234", "+14155551234"]
 KEY = "KEY_test_secret_0123456789"

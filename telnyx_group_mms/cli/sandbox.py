@@ -1,0 +1,112 @@
+"""``telnyx-group-mms sandbox``: run the local Telnyx stand-in until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import click
+
+from ..sandbox import DeliveryOutcomes, Fault, FaultRates, Sandbox
+from .errors import Failure, SettingError
+
+# A long-running sandbox keeps this many recent requests and messages in memory.
+_HISTORY = 10_000
+
+
+def _fault_rates(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> FaultRates | None:
+    if not values:
+        return None
+    rates: dict[Fault, float] = {}
+    for value in values:
+        name, sep, rate = value.rpartition("=")
+        try:
+            if not sep:
+                raise ValueError("expected FAULT=RATE")
+            rates[Fault.parse(name)] = float(rate)
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r}: {exc}") from exc
+    try:
+        return FaultRates(rates=rates)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+    help="Port to listen on (0: any free port).",
+)  # fmt: skip
+@click.option("--api-key", metavar="KEY", help="Accept only this key (default: any key).")
+@click.option(
+    "--fault-rate", "fault_rates", multiple=True, callback=_fault_rates, metavar="FAULT=RATE",
+    help="Answer this share of requests with a fault: 503=0.1, 429:1=0.05 (Retry-After 1 s), "
+    "drop=0.02, delay:2=0.1, malformed=0.01. Repeatable.",
+)  # fmt: skip
+@click.option("--seed", type=int, help="Seed random faults and outcomes, to repeat a run.")
+@click.option(
+    "--mps", type=click.IntRange(min=1),
+    help="Messages per second per API key; more are answered 429 (code 10011).",
+)  # fmt: skip
+@click.option("--webhook-url", metavar="URL", help="Default webhook URL for delivery updates.")
+@click.option("--webhook-failover-url", metavar="URL", help="Default failover webhook URL.")
+@click.option(
+    "--delivery-failure-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+    help="Share of recipients reported delivery_failed in webhooks.",
+)  # fmt: skip
+def sandbox(
+    *,
+    host: str,
+    port: int,
+    api_key: str | None,
+    fault_rates: FaultRates | None,
+    seed: int | None,
+    mps: int | None,
+    webhook_url: str | None,
+    webhook_failover_url: str | None,
+    delivery_failure_rate: float,
+) -> None:
+    """Run a local stand-in for Telnyx's group MMS API until Ctrl-C.
+
+    Prints the base URL to give a client, and the public key that verifies the
+    webhooks it sends.
+    """
+    try:
+        box = Sandbox(
+            host=host,
+            port=port,
+            api_key=api_key,
+            fault_rates=fault_rates,
+            seed=seed,
+            mps=mps,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
+            delivery=DeliveryOutcomes(failure_rate=delivery_failure_rate),
+            max_history=_HISTORY,
+        )
+    except (ValueError, ImportError) as exc:
+        raise SettingError(str(exc)) from exc
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(box))
+    click.echo("Sandbox stopped.", err=True)
+
+
+async def _serve(box: Sandbox) -> None:
+    stop = asyncio.Event()
+    # SIGTERM (a supervisor, a benchmark harness) stops as cleanly as Ctrl-C does.
+    with contextlib.suppress(NotImplementedError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(box)
+        except OSError as exc:
+            raise Failure(f"cannot listen on {box.base_url}: {exc.strerror or exc}") from exc
+        click.echo(f"Telnyx sandbox listening at {box.base_url} (Ctrl-C to stop)")
+        click.echo(f"  export TELNYX_BASE_URL={box.base_url}")
+        if box.public_key is not None:
+            click.echo(f"  export TELNYX_PUBLIC_KEY={box.public_key}")
+        await stop.wait()

@@ -1,0 +1,22 @@
+"""A local stand-in for Telnyx's group MMS endpoint: :class:`Sandbox` and its faults.
+
+>>> from telnyx_group_mms.sandbox import Sandbox
+>>> with Sandbox() as sb:                                  # doctest: +SKIP
+...     client = Telnyx(api_key="test", base_url=sb.base_url)
+"""
+
+from .app import RecordedRequest
+from .faults import Fault, FaultKind, FaultPlan, FaultRates
+from .server import Sandbox
+from .webhooks import DeliveryOutcomes, WebhookAttempt
+
+__all__ = [
+    "DeliveryOutcomes",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "FaultRates",
+    "RecordedRequest",
+    "Sandbox",
+    "WebhookAttempt",
+]

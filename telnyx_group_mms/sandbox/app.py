@@ -1,0 +1,184 @@
+"""The sandbox's aiohttp.web application: authentication, faults, validation, answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+from aiohttp import web
+
+from ..models import Message, MessageError
+from ..protocol import GROUP_MMS_PATH
+from .faults import Fault, FaultKind, FaultPlan, RateLimiter
+from .wire import Account, api_error, build_message, error_json, message_json, now, parse_request
+
+__all__ = ["API_PREFIX", "GroupMmsHandler", "RecordedRequest", "build_app"]
+
+#: The sandbox serves the API under this prefix, as Telnyx does (``.../v2``).
+API_PREFIX = "/v2"
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+# The code Telnyx sends with each status a scripted fault may answer.
+_STATUS_CODES = {
+    400: "10015",
+    401: "10009",
+    403: "10010",
+    404: "10005",
+    409: "40300",
+    422: "10015",
+    429: "10011",
+}
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """One request the sandbox received, as it arrived."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON.
+
+        Raises:
+            ValueError: The body is not JSON.
+        """
+        return json.loads(self.body)
+
+
+def _seconds_text(seconds: float) -> str:
+    # Whole seconds as Telnyx sends them; fractions (handy in fast tests) as plain decimals.
+    return format(seconds, "f").rstrip("0").rstrip(".") or "0"
+
+
+def _bearer_token(header: str | None) -> str | None:
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+class GroupMmsHandler:
+    """Answers ``POST /v2/messages/group_mms`` the way Telnyx does.
+
+    Order of checks: authentication (401), the rate limit (429), a fault if one is due,
+    the body (400), then the message is taken in and answered.
+    """
+
+    def __init__(
+        self,
+        *,
+        converter: cattrs.Converter,
+        account: Account,
+        api_key: str | None,
+        faults: FaultPlan,
+        limiter: RateLimiter | None,
+        on_request: Callable[[RecordedRequest], None],
+        on_accept: Callable[[Message], None],
+        webhook_url: str | None,
+        webhook_failover_url: str | None,
+    ) -> None:
+        self._converter = converter
+        self._account = account
+        self._api_key = api_key
+        self._faults = faults
+        self._limiter = limiter
+        self._on_request = on_request
+        self._on_accept = on_accept
+        self._webhook_url = webhook_url
+        self._webhook_failover_url = webhook_failover_url
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Answer one request."""
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            too_large = api_error("10015", "The request body is too large.")
+            return _errors(413, [too_large], {"x-request-id": str(uuid.uuid4())})
+        self._on_request(
+            RecordedRequest(
+                method=request.method, path=request.path, headers=dict(request.headers), body=body
+            )
+        )
+        headers = {"x-request-id": str(uuid.uuid4())}
+
+        token = _bearer_token(request.headers.get("Authorization"))
+        if token is None or (self._api_key is not None and token != self._api_key):
+            return _errors(401, [api_error("10009")], headers)
+
+        if self._limiter is not None:
+            verdict = self._limiter.take(token)
+            headers.update(verdict.headers())
+            if not verdict.allowed:
+                headers["Retry-After"] = str(verdict.reset)
+                return _errors(429, [api_error("10011")], headers)
+
+        fault = self._faults.next()
+        if fault is not None:
+            if fault.kind is FaultKind.STATUS:
+                return _fault_response(fault, headers)
+            if fault.kind is FaultKind.DROP:
+                return _drop(request)
+            if fault.kind is FaultKind.DELAY:
+                await asyncio.sleep(fault.seconds)
+
+        content_type = request.content_type if "Content-Type" in request.headers else ""
+        parsed = parse_request(content_type, body)
+        if isinstance(parsed, list):
+            return _errors(400, parsed, headers)
+
+        message = build_message(
+            parsed,
+            account=self._account,
+            received_at=now(),
+            webhook_url=parsed.webhook_url or self._webhook_url,
+            webhook_failover_url=parsed.webhook_failover_url or self._webhook_failover_url,
+        )
+        self._on_accept(message)
+        raw = _dumps({"data": message_json(self._converter, message)}).encode()
+        if fault is not None and fault.kind is FaultKind.MALFORMED:
+            raw = raw[: len(raw) // 2]
+        return web.Response(status=200, body=raw, content_type="application/json", headers=headers)
+
+
+def _errors(status: int, errors: list[MessageError], headers: dict[str, str]) -> web.Response:
+    body = _dumps({"errors": [error_json(e) for e in errors]}).encode()
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+def _fault_response(fault: Fault, headers: dict[str, str]) -> web.Response:
+    status = fault.status_code or 500
+    code = fault.code or _STATUS_CODES.get(status, "10007" if status >= 500 else "10015")
+    if fault.retry_after is not None:
+        headers["Retry-After"] = _seconds_text(fault.retry_after)
+    return _errors(status, [api_error(code)], headers)
+
+
+def _drop(request: web.Request) -> web.Response:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    # Nothing reaches the client: the connection is already gone.
+    return web.Response(status=499)
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    await request.read()
+    return _errors(404, [api_error("10005")], {"x-request-id": str(uuid.uuid4())})
+
+
+def build_app(handler: GroupMmsHandler) -> web.Application:
+    """The application: the group MMS endpoint, and Telnyx-shaped 404s everywhere else."""
+    app = web.Application()
+    app.router.add_post(API_PREFIX + GROUP_MMS_PATH, handler.handle)
+    app.router.add_route("*", "/{tail:.*}", _not_found)
+    return app

@@ -1,0 +1,316 @@
+"""``Sandbox``: a local stand-in for Telnyx's group MMS endpoint (tests, demos, benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+
+from aiohttp import web
+
+from ..errors import TelnyxError
+from ..loop_thread import LoopThread
+from ..models import Message
+from ..serialization import get_converter
+from .app import API_PREFIX, GroupMmsHandler, RecordedRequest, build_app
+from .faults import FaultPlan, FaultRates, RateLimiter
+from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher
+from .wire import Account
+
+__all__ = ["Sandbox"]
+
+# How long stopping waits for requests in flight (a delay fault, say) before cutting them.
+_SHUTDOWN_TIMEOUT = 0.5
+
+
+def _check_webhook_url(name: str, url: str | None) -> None:
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ValueError(f"{name} must be an http(s) URL, got {url!r}")
+
+
+class Sandbox:
+    """An HTTP server on loopback that answers ``POST /v2/messages/group_mms`` like Telnyx.
+
+    Use it as ``async with Sandbox() as sb:`` in async code (it serves on the running
+    loop), or ``sb = Sandbox().start()`` / ``sb.stop()`` (or ``with Sandbox() as sb:``)
+    in sync code, where it serves on a thread of its own. Point a client at
+    :attr:`base_url`. Under ``async with``, use an async client: a sync one would block
+    the very loop the sandbox serves on.
+
+    Args:
+        host: The address to listen on.
+        port: The port; 0 picks a free one (read it back from :attr:`port`).
+        api_key: Accept only this Bearer token; by default any non-empty token.
+        fault_rates: Random faults; see :class:`FaultRates`. Scripted faults go through
+            :attr:`faults`.
+        seed: Seeds random faults and delivery outcomes, so that a run repeats.
+        mps: Messages per second allowed per account (API key); excess requests are
+            answered 429 (code 10011) with ``Retry-After`` and ``x-ratelimit-*`` headers.
+        webhook_url: Where to deliver webhooks for messages that name no ``webhook_url``.
+        webhook_failover_url: Where they go when ``webhook_url`` keeps failing.
+        delivery: How recipients fare in ``message.finalized``; all delivered by default.
+        webhook_max_attempts: POSTs per URL and event before giving up on that URL.
+        webhook_retry_delay: Seconds before the first webhook retry (doubling after).
+        max_history: Keep at most this many recent requests and messages (all by default).
+        clock: The monotonic clock the rate limit reads; tests may freeze it.
+
+    Raises:
+        ValueError: A setting is out of range.
+        ImportError: ``webhook_url`` is set but ``cryptography`` (extra ``webhooks``),
+            needed to sign webhooks, is not installed.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        fault_rates: FaultRates | None = None,
+        seed: int | None = None,
+        mps: int | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        delivery: DeliveryOutcomes | None = None,
+        webhook_max_attempts: int = 3,
+        webhook_retry_delay: float = 0.1,
+        max_history: int | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if api_key is not None and not api_key.strip():
+            raise ValueError("api_key must not be empty; leave it None to accept any key")
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, got {port!r}")
+        if webhook_max_attempts < 1:
+            raise ValueError(f"webhook_max_attempts must be at least 1, got {webhook_max_attempts}")
+        _check_webhook_url("webhook_url", webhook_url)
+        _check_webhook_url("webhook_failover_url", webhook_failover_url)
+        self._host = host
+        self._port = port
+        self._api_key = api_key
+        self._webhook_url = webhook_url
+        self._webhook_failover_url = webhook_failover_url
+        self.faults = FaultPlan(rates=fault_rates, seed=seed)
+        self._limiter = None if mps is None else RateLimiter(limit=mps, clock=clock)
+        self._converter = get_converter()
+        try:
+            signer: Signer | None = Signer()
+        except ImportError:
+            if webhook_url is not None:
+                raise
+            signer = None
+        self._dispatcher = WebhookDispatcher(
+            converter=self._converter,
+            signer=signer,
+            outcomes=delivery or DeliveryOutcomes(),
+            seed=seed,
+            max_attempts=webhook_max_attempts,
+            retry_delay=webhook_retry_delay,
+        )
+        self._public_key = None if signer is None else signer.public_key
+        self._messages: deque[Message] = deque(maxlen=max_history)
+        self._requests: deque[RecordedRequest] = deque(maxlen=max_history)
+        self._request_count = 0
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._portal: LoopThread | None = None
+
+    # -- what the sandbox saw ------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API root to give a client, e.g. ``http://127.0.0.1:41234/v2``."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}{API_PREFIX}"
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the real one once started, when created with port 0)."""
+        return self._port
+
+    @property
+    def running(self) -> bool:
+        """True between start and stop."""
+        return self._runner is not None
+
+    @property
+    def messages(self) -> list[Message]:
+        """The messages accepted so far, oldest first."""
+        return list(self._messages)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far (rejected ones too), oldest first."""
+        return list(self._requests)
+
+    @property
+    def request_count(self) -> int:
+        """How many requests arrived since start or :meth:`reset` (``max_history`` aside)."""
+        return self._request_count
+
+    @property
+    def public_key(self) -> str | None:
+        """Base64 of the 32-byte ed25519 key that verifies this sandbox's webhooks.
+
+        ``None`` when ``cryptography`` is not installed (no webhooks are sent then).
+        """
+        return self._public_key
+
+    @property
+    def webhook_attempts(self) -> list[WebhookAttempt]:
+        """Every webhook POST made so far, oldest first."""
+        return list(self._dispatcher.attempts)
+
+    def reset(self) -> None:
+        """Forget requests, messages, webhook attempts, scripted faults and rate windows.
+
+        Random faults and delivery outcomes start again from the seed.
+        """
+        self._messages.clear()
+        self._requests.clear()
+        self._request_count = 0
+        self.faults.reset()
+        if self._limiter is not None:
+            self._limiter.reset()
+        self._dispatcher.reset()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<Sandbox base_url={self.base_url!r} {state}>"
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> None:
+        self._request_count += 1
+        self._requests.append(request)
+
+    def _accept(self, message: Message) -> None:
+        self._messages.append(message)
+        self._dispatcher.schedule(message)
+
+    async def _astart(self) -> None:
+        if self._runner is not None:
+            raise TelnyxError("this sandbox is already running")
+        handler = GroupMmsHandler(
+            converter=self._converter,
+            account=Account(),
+            api_key=self._api_key,
+            faults=self.faults,
+            limiter=self._limiter,
+            on_request=self._record,
+            on_accept=self._accept,
+            webhook_url=self._webhook_url,
+            webhook_failover_url=self._webhook_failover_url,
+        )
+        runner = web.AppRunner(
+            build_app(handler),
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._port = runner.addresses[0][1]
+        self._runner = runner
+        self._loop = asyncio.get_running_loop()
+
+    async def _astop(self) -> None:
+        runner, self._runner = self._runner, None
+        self._loop = None
+        if runner is not None:
+            await runner.cleanup()
+        await self._dispatcher.aclose()
+
+    async def __aenter__(self) -> Sandbox:
+        await self._astart()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._astop()
+
+    def start(self) -> Sandbox:
+        """Start serving on a thread of its own (for sync code); returns the sandbox.
+
+        Raises:
+            TelnyxError: It is already running.
+            OSError: The address is in use.
+        """
+        if self._runner is not None:
+            raise TelnyxError("this sandbox is already running")
+        portal = LoopThread(name="telnyx-group-mms-sandbox")
+        try:
+            portal.run(self._astart())
+        except BaseException:
+            portal.stop()
+            raise
+        self._portal = portal
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, cancel webhook deliveries still pending, end the thread. Idempotent."""
+        portal, self._portal = self._portal, None
+        if portal is None:
+            return
+        try:
+            portal.run(self._astop())
+        finally:
+            portal.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- waiting for webhooks ------------------------------------------------------------
+
+    def drain_webhooks(self, *, timeout: float = 30.0) -> None:
+        """Block until every webhook delivery scheduled so far has finished.
+
+        For a sandbox started with :meth:`start`; in async code use :meth:`adrain_webhooks`.
+
+        Raises:
+            TimeoutError: Deliveries were still running after ``timeout`` seconds.
+            TelnyxError: The sandbox is not running on its own thread.
+        """
+        if self._portal is None:
+            raise TelnyxError(
+                "drain_webhooks() needs a sandbox started with start(); "
+                "under 'async with' use 'await sandbox.adrain_webhooks()'"
+            )
+        self._portal.run(self._dispatcher.drain(), timeout=timeout)
+
+    async def adrain_webhooks(self) -> None:
+        """Wait until every webhook delivery scheduled so far has finished.
+
+        Works whichever way the sandbox was started, and leaves the caller's event loop
+        free meanwhile (so a receiver on that loop can answer). Bound the wait with
+        ``asyncio.timeout``.
+
+        Raises:
+            TelnyxError: The sandbox is not running.
+        """
+        loop = self._loop
+        if loop is None:
+            raise TelnyxError("this sandbox is not running")
+        if loop is asyncio.get_running_loop():
+            await self._dispatcher.drain()
+        else:
+            await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(self._dispatcher.drain(), loop)
+            )

@@ -1,0 +1,115 @@
+"""``telnyx-group-mms sandbox``, run as a separate process until it is interrupted."""
+
+from __future__ import annotations
+
+import re
+import signal
+
+import pytest
+
+import telnyx_group_mms as tgm
+from telnyx_group_mms.sandbox import Sandbox
+
+from .cli_runner import Server, run
+from .conftest import FROM, TO, fast_retry
+
+
+def _announced(server: Server) -> dict[str, str]:
+    """What the command printed before serving: its address line and export lines."""
+    lines = [server.readline() for _ in range(3)]
+    assert lines[0] is not None
+    assert lines[0].startswith("Telnyx sandbox listening at http://127.0.0.1:")
+    found = dict(re.findall(r"export (TELNYX_\w+)=(\S+)", "\n".join(filter(None, lines))))
+    assert set(found) == {"TELNYX_BASE_URL", "TELNYX_PUBLIC_KEY"}
+    return found
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_the_sandbox_command_serves_until_interrupted_then_stops_cleanly(
+    stop: signal.Signals,
+) -> None:
+    server = Server(["sandbox", "--port", "0"])
+    try:
+        announced = _announced(server)
+        with tgm.Telnyx(api_key="k", base_url=announced["TELNYX_BASE_URL"]) as client:
+            message = client.messages.send_group_mms(from_=FROM, to=TO, text="hi")
+    finally:
+        server.process.send_signal(stop)
+        result = server.finish()
+
+    assert message.to[0].status == tgm.RecipientStatus.QUEUED
+    assert result.code == 0
+    assert result.stderr.strip() == "Sandbox stopped."
+
+
+def test_the_sandbox_command_takes_key_faults_and_rate_settings() -> None:
+    server = Server(
+        ["sandbox", "--port", "0", "--api-key", "secret", "--fault-rate", "503=1", "--seed", "1"]
+    )
+    try:
+        base_url = _announced(server)["TELNYX_BASE_URL"]
+        with (
+            tgm.Telnyx(api_key="other", base_url=base_url) as client,
+            pytest.raises(tgm.AuthenticationError),
+        ):
+            client.messages.send_group_mms(from_=FROM, to=TO, text="hi")
+        retry = fast_retry(max_attempts=1)
+        with (
+            tgm.Telnyx(api_key="secret", base_url=base_url, retry=retry) as client,
+            pytest.raises(tgm.InternalServerError) as caught,
+        ):
+            client.messages.send_group_mms(from_=FROM, to=TO, text="hi")
+    finally:
+        server.process.send_signal(signal.SIGINT)
+        assert server.finish().code == 0
+
+    assert caught.value.status_code == 503
+
+
+def test_the_sandbox_command_applies_the_rate_limit() -> None:
+    server = Server(["sandbox", "--port", "0", "--mps", "1"])
+    try:
+        base_url = _announced(server)["TELNYX_BASE_URL"]
+        retry = fast_retry(max_attempts=1)
+        with tgm.Telnyx(api_key="k", base_url=base_url, retry=retry) as client:
+            errors = []
+            # One of two back-to-back sends in the same second is over a 1/s limit; a
+            # stall across a window boundary is allowed for by sending three.
+            for _ in range(3):
+                try:
+                    client.messages.send_group_mms(from_=FROM, to=TO, text="hi")
+                except tgm.RateLimitError as exc:
+                    errors.append(exc)
+    finally:
+        server.process.send_signal(signal.SIGINT)
+        server.finish()
+
+    assert errors
+    assert errors[0].code == "10011"
+
+
+def test_a_port_in_use_is_one_line_and_exit_1() -> None:
+    with Sandbox() as taken:
+        result = run("sandbox", "--port", str(taken.port))
+
+    assert result.code == 1
+    (line,) = result.error_lines
+    assert line.startswith(f"Error: cannot listen on http://127.0.0.1:{taken.port}/v2")
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--fault-rate", "boom=0.1"], "unknown fault 'boom'"),
+        (["--fault-rate", "503"], "expected FAULT=RATE"),
+        (["--fault-rate", "503=0.7", "--fault-rate", "drop=0.7"], "add up to more than 1"),
+        (["--mps", "0"], "--mps"),
+        (["--delivery-failure-rate", "2"], "--delivery-failure-rate"),
+    ],
+)
+def test_bad_sandbox_settings_are_usage_errors(args: list[str], complaint: str) -> None:
+    result = run("sandbox", "--port", "0", *args)
+
+    assert result.code == 2
+    assert complaint in result.stderr
+    assert "Traceback" not in result.stderr
