@@ -28,6 +28,7 @@ from .errors import (
     WebhookVerificationError,
 )
 from .facade import Messages, Telnyx
+from .fanout import SendResult
 from .models import (
     FINAL_STATUSES,
     CostBreakdown,
@@ -81,6 +82,7 @@ __all__ = [
     "RequestValidationError",
     "RetryEvent",
     "RetryPolicy",
+    "SendResult",
     "Sender",
     "Telnyx",
     "TelnyxError",
