@@ -7,6 +7,8 @@
 """
 
 from ._version import __version__
+from .bulk import BulkProgress, BulkSummary, run_bulk
+from .bulk_input import InputError
 from .client import AsyncTelnyx, ClientState
 from .errors import (
     APIConnectionError,
@@ -29,6 +31,7 @@ from .errors import (
 )
 from .facade import Messages, Telnyx
 from .fanout import SendResult
+from .ledger import LedgerError
 from .models import (
     FINAL_STATUSES,
     CostBreakdown,
@@ -57,6 +60,8 @@ __all__ = [
     "AsyncTelnyx",
     "AuthenticationError",
     "BadRequestError",
+    "BulkProgress",
+    "BulkSummary",
     "ClientState",
     "ConflictError",
     "CostBreakdown",
@@ -64,7 +69,9 @@ __all__ = [
     "ErrorSource",
     "FINAL_STATUSES",
     "GroupMmsRequest",
+    "InputError",
     "InternalServerError",
+    "LedgerError",
     "MAX_MEDIA_URLS",
     "MAX_RECIPIENTS",
     "Media",
@@ -89,4 +96,5 @@ __all__ = [
     "UnprocessableEntityError",
     "WebhookVerificationError",
     "__version__",
+    "run_bulk",
 ]

@@ -48,9 +48,9 @@ async def eventually(check: Callable[[], Any], *, within: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def wait_until(check: Callable[[], Any], *, timeout: float = 10.0) -> None:
+def wait_until(check: Callable[[], Any], *, within: float = 10.0) -> None:
     """The sync twin of :func:`eventually`."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
