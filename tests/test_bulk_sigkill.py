@@ -38,6 +38,14 @@ def bulk_process(
         return subprocess.Popen(command, env=env, stdout=log, stderr=log)
 
 
+def write_batch(tmp_path: Path) -> Path:
+    path = tmp_path / "batch.csv"
+    path.write_text(
+        "from,to,text\n" + "".join(f"{FROM},{';'.join(TO)},row {n}\n" for n in range(ROWS))
+    )
+    return path
+
+
 def ledger_states(path: Path) -> dict[str, str]:
     """Row text -> state, as the ledger has it."""
     with contextlib.closing(sqlite3.connect(f"{path}.ledger.sqlite")) as db:
@@ -66,10 +74,7 @@ def kill_after(process: subprocess.Popen[bytes], server: ScriptedServer, posts: 
 def test_sigkill_mid_batch_loses_no_row_and_resuming_sends_none_twice(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    path = tmp_path / "batch.csv"
-    path.write_text(
-        "from,to,text\n" + "".join(f"{FROM},{';'.join(TO)},row {n}\n" for n in range(ROWS))
-    )
+    path = write_batch(tmp_path)
     server.default = Reply(delay=0.03)
 
     # Killed twice, at different points, each time with requests in flight.
@@ -111,10 +116,7 @@ def test_sigkill_mid_batch_loses_no_row_and_resuming_sends_none_twice(
 def test_ctrl_c_stops_a_batch_cleanly_and_it_resumes(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    path = tmp_path / "batch.csv"
-    path.write_text(
-        "from,to,text\n" + "".join(f"{FROM},{';'.join(TO)},row {n}\n" for n in range(ROWS))
-    )
+    path = write_batch(tmp_path)
     server.default = Reply(delay=0.03)
     process = bulk_process(server, path, tmp_path)
     wait_until(lambda: server.posts >= 40, within=60)
