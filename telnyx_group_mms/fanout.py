@@ -109,6 +109,14 @@ class _Item:
 _DONE: Final = object()
 
 
+class _HookFailed(Exception):
+    """``before_send`` raised: the fan-out stops and re-raises ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class FanOut:
     """One run of the fan-out; iterate :meth:`results` once."""
 
@@ -205,6 +213,8 @@ class FanOut:
                 if item is None or self._error is not None:
                     return
                 self._results.put_nowait(await self._process(item))
+        except _HookFailed as failed:
+            self._stop(failed.error)
         except Exception as exc:  # noqa: BLE001 - re-raised in the consumer's task
             self._stop(exc)
         finally:
@@ -217,7 +227,12 @@ class FanOut:
             await self._admit(item.request)
             if item.attempts == 0:
                 if self._before_send is not None:
-                    await self._before_send(item.index, item.request)
+                    try:
+                        await self._before_send(item.index, item.request)
+                    except Exception as exc:
+                        # Not this request's failure but the fan-out's, even if it is
+                        # a TelnyxError: carry it past the per-request handling.
+                        raise _HookFailed(exc) from exc
                 item.started = asyncio.get_running_loop().time()
             item.attempts += 1
             try:

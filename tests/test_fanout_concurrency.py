@@ -138,20 +138,21 @@ async def test_an_item_that_is_not_a_request_stops_the_fan_out_with_a_type_error
             await collect(client.messages.send_many(items, concurrency=1), [])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("error", [OSError("disk full"), tgm.LedgerError("disk full")])
 async def test_a_failing_before_send_hook_sends_nothing_more_and_propagates(
-    server: ScriptedServer,
+    server: ScriptedServer, error: Exception
 ) -> None:
     calls = itertools.count()
 
     async def before_send(index: int, request: tgm.GroupMmsRequest) -> None:
         if next(calls) == 5:
-            raise OSError("disk full")
+            raise error
 
     async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
         results = client.messages.send_many(
             make_requests(100), concurrency=2, before_send=before_send
         )
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(type(error), match="disk full"):
             await collect(results, [])
     # The hook ran before each POST; the one that failed was not sent, nor anything after.
     assert server.posts == 5
