@@ -181,8 +181,8 @@ class FanOut:
 
     async def _produce(self, requests: Requests) -> None:
         error: BaseException | None = None
-        pull = _puller(requests)
         try:
+            pull = _puller(requests)
             for index in itertools.count():
                 # A token per item pulled, given back when its result is yielded.
                 await self._tokens.acquire()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Iterator
@@ -162,3 +163,11 @@ async def test_an_empty_input_yields_nothing(server: ScriptedServer) -> None:
     async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
         assert [r async for r in client.messages.send_many([], concurrency=3)] == []
     assert server.posts == 0
+
+
+async def test_an_input_that_is_not_iterable_raises_instead_of_hanging(
+    server: ScriptedServer,
+) -> None:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+        with pytest.raises(TypeError, match="not iterable"):
+            await asyncio.wait_for(collect(client.messages.send_many(42), []), 10)  # type: ignore[arg-type]
