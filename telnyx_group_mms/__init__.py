@@ -7,6 +7,8 @@
 """
 
 from ._version import __version__
+from .bulk import BulkProgress, BulkSummary, run_bulk
+from .bulk_input import InputError
 from .client import AsyncTelnyx, ClientState
 from .config import ClientConfig
 from .delivery_tracker import DeliveryTracker
@@ -30,6 +32,8 @@ from .errors import (
     WebhookVerificationError,
 )
 from .facade import Messages, Telnyx
+from .fanout import SendResult
+from .ledger import LedgerError
 from .models import (
     FINAL_STATUSES,
     CostBreakdown,
@@ -60,6 +64,8 @@ __all__ = [
     "AsyncTelnyx",
     "AuthenticationError",
     "BadRequestError",
+    "BulkProgress",
+    "BulkSummary",
     "ClientConfig",
     "ClientState",
     "ConflictError",
@@ -70,7 +76,9 @@ __all__ = [
     "EventDeduplicator",
     "FINAL_STATUSES",
     "GroupMmsRequest",
+    "InputError",
     "InternalServerError",
+    "LedgerError",
     "MAX_MEDIA_URLS",
     "MAX_RECIPIENTS",
     "Media",
@@ -88,6 +96,7 @@ __all__ = [
     "RequestValidationError",
     "RetryEvent",
     "RetryPolicy",
+    "SendResult",
     "Sender",
     "Telnyx",
     "TelnyxError",
@@ -97,4 +106,5 @@ __all__ = [
     "WebhookMeta",
     "WebhookVerificationError",
     "__version__",
+    "run_bulk",
 ]

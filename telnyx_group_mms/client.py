@@ -7,6 +7,7 @@ from types import TracebackType
 
 from .config import ClientConfig, resolve_config
 from .errors import TelnyxError
+from .fanout import AttemptWrapper
 from .models import Message
 from .protocol import encode_request
 from .request import GroupMmsRequest
@@ -85,7 +86,11 @@ class AsyncTelnyx:
             converter=self._converter,
         )
         self._state = ClientState.NEW
-        self.messages = AsyncMessages(self._send)
+        self.messages = AsyncMessages(
+            self._send,
+            pool_size=config.max_connections,
+            max_retry_after=config.retry.max_retry_after,
+        )
 
     @property
     def state(self) -> ClientState:
@@ -105,13 +110,19 @@ class AsyncTelnyx:
     def __repr__(self) -> str:
         return f"<AsyncTelnyx base_url={self._config.base_url!r} state={self._state.value}>"
 
-    async def _send(self, request: GroupMmsRequest) -> Message:
+    async def _send(
+        self, request: GroupMmsRequest, wrap: AttemptWrapper | None = None, /
+    ) -> Message:
         if self._state is ClientState.CLOSED:
             raise TelnyxError("this client is closed; create a new one")
         self._state = ClientState.OPEN
         body = encode_request(self._converter, request)
         post = self._transport.post
-        return await self._retrier.call(lambda: post(body))
+        if wrap is None:
+            return await self._retrier.call(lambda: post(body))
+        # The fan-out puts its gate (429 pause, rate limits) in front of every attempt,
+        # retries included.
+        return await self._retrier.call(lambda: wrap(lambda: post(body)))
 
     async def aclose(self) -> None:
         """Close pooled connections. Idempotent; the client cannot be used afterwards."""

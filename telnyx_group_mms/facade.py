@@ -10,12 +10,21 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from types import TracebackType
 from typing import Any, TypeVar
 
 from .client import AsyncTelnyx
 from .errors import TelnyxError
+from .fanout import SendResult
 from .loop_thread import LoopThread
 from .models import Message
 from .request import GroupMmsRequest
@@ -134,6 +143,30 @@ class Telnyx:
         self.close()
 
 
+_END = object()
+
+
+async def _next(results: AsyncIterator[SendResult]) -> SendResult | object:
+    # StopAsyncIteration does not cross run_coroutine_threadsafe well: map it to a marker.
+    try:
+        return await anext(results)
+    except StopAsyncIteration:
+        return _END
+
+
+def _iterate_on(
+    portal: LoopThread, results: AsyncGenerator[SendResult, None]
+) -> Iterator[SendResult]:
+    try:
+        while (result := portal.run(_next(results))) is not _END:
+            assert isinstance(result, SendResult)
+            yield result
+    finally:
+        # Reached on exhaustion, on ``break`` (the generator is closed), and on Ctrl-C
+        # (LoopThread.run has already cancelled the step in progress, which closed it).
+        portal.run(results.aclose())
+
+
 class Messages:
     """Sends group MMS messages; reached as ``Telnyx(...).messages``."""
 
@@ -173,3 +206,33 @@ class Messages:
             use_profile_webhooks=use_profile_webhooks,
         )
         return self.send(request)
+
+    def send_many(
+        self,
+        requests: Iterable[GroupMmsRequest],
+        *,
+        concurrency: int = 32,
+        rate_limit: float | None = None,
+        per_sender_rate: float | None = None,
+    ) -> Iterator[SendResult]:
+        """Send many requests concurrently; see :meth:`AsyncMessages.send_many`.
+
+        The work runs on the client's private loop; ``requests`` is read there, lazily.
+        Leaving the loop early (``break``, an exception, Ctrl-C) cancels the requests
+        in flight and closes their connections before control returns; a generator kept
+        in a variable is closed with ``close()`` (or ``contextlib.closing``).
+
+        Raises:
+            ValueError: A setting is out of range (checked at once).
+        """
+        client = self._client
+        if client._closed:  # noqa: SLF001 - same package
+            raise TelnyxError("this client is closed; create a new one")
+        runtime = client._current()  # noqa: SLF001 - same package
+        results = runtime.core.messages.send_many(
+            requests,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            per_sender_rate=per_sender_rate,
+        )
+        return _iterate_on(runtime.portal, results)

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from typing import Protocol
 
+from .fanout import (
+    AttemptWrapper,
+    BeforeSend,
+    FanOut,
+    Requests,
+    SendResult,
+    check_fan_out_settings,
+)
 from .models import Message
 from .request import GroupMmsRequest
 
 __all__ = ["AsyncMessages"]
 
-SendFn = Callable[[GroupMmsRequest], Awaitable[Message]]
+
+class SendFn(Protocol):
+    """The client's send: encode, then POST under its retry policy."""
+
+    async def __call__(
+        self, request: GroupMmsRequest, wrap: AttemptWrapper | None = None, /
+    ) -> Message: ...
 
 
 class AsyncMessages:
     """Sends group MMS messages; reached as ``AsyncTelnyx(...).messages``."""
 
-    def __init__(self, send: SendFn) -> None:
+    def __init__(self, send: SendFn, *, pool_size: int, max_retry_after: float) -> None:
         self._send = send
+        self._pool_size = pool_size
+        self._max_retry_after = max_retry_after
 
     async def send(self, request: GroupMmsRequest, /) -> Message:
         """Send one validated request.
@@ -64,3 +81,62 @@ class AsyncMessages:
             use_profile_webhooks=use_profile_webhooks,
         )
         return await self._send(request)
+
+    def send_many(
+        self,
+        requests: Requests,
+        *,
+        concurrency: int = 32,
+        rate_limit: float | None = None,
+        per_sender_rate: float | None = None,
+        before_send: BeforeSend | None = None,
+    ) -> AsyncGenerator[SendResult, None]:
+        """Send many requests concurrently; yield a :class:`SendResult` as each completes.
+
+        The input is read lazily, never more than ``2 x concurrency`` requests ahead of
+        the results, so a generator of a million rows costs no more memory than ten.
+        A failed request never stops the others. Close the iterator early with
+        ``contextlib.aclosing`` (or cancel the task) and the requests still in flight are
+        cancelled, their connections closed: they may or may not have reached Telnyx
+        and are not yielded (``before_send`` is how a caller learns of them first).
+
+        A 429 pauses every worker for its ``Retry-After`` (capped by the client's
+        ``RetryPolicy.max_retry_after``); the request is then retried, under the client's
+        policy and up to 8 further rounds, so a throttled batch slows down and still ends.
+
+        Args:
+            requests: An iterable or async iterable of :class:`GroupMmsRequest`.
+            concurrency: Requests in flight at most. It may not exceed the client's
+                ``max_connections``, which would otherwise become the real limit.
+            rate_limit: Account-wide messages per second (Telnyx's default is 15/s);
+                ``None`` for no limit. Fractions work; up to one second's worth may go
+                out in a burst after an idle spell.
+            per_sender_rate: Messages per second per ``from_`` number (Telnyx: long code
+                0.1/s, toll-free 20/s); ``None`` for no limit.
+            before_send: Awaited with ``(index, request)`` right before the first POST
+                of each request, after any rate-limit wait: the place for a write-ahead
+                record. If it raises, that request is not sent and the fan-out stops
+                (in-flight sends finish and are yielded), then the error propagates.
+
+        Returns:
+            An async iterator of results, in completion order; ``index`` is the
+            request's 0-based position in the input.
+
+        Raises:
+            ValueError: A setting is out of range (checked at once, not on iteration).
+        """
+        check_fan_out_settings(
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            per_sender_rate=per_sender_rate,
+            pool_size=self._pool_size,
+        )
+        engine = FanOut(
+            self._send,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            per_sender_rate=per_sender_rate,
+            max_pause=self._max_retry_after,
+            before_send=before_send,
+        )
+        return engine.results(requests)

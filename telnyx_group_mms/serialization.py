@@ -16,6 +16,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from .errors import RequestValidationError
 from .models import (
     Direction,
     Message,
@@ -25,7 +26,13 @@ from .models import (
 )
 from .request import GroupMmsRequest
 
-__all__ = ["PARSE_ERRORS", "get_converter", "make_converter"]
+__all__ = [
+    "PARSE_ERRORS",
+    "get_converter",
+    "make_converter",
+    "request_field_for",
+    "request_from_wire",
+]
 
 #: What structuring malformed input can raise; callers turn these into their own errors.
 PARSE_ERRORS: tuple[type[Exception], ...] = (
@@ -222,3 +229,34 @@ def _register_message(conv: cattrs.Converter) -> None:
 def get_converter() -> cattrs.Converter:
     """The converter shared by every client, built on first use."""
     return make_converter()
+
+
+@functools.cache
+def _request_fields() -> dict[str, str]:
+    return {_RENAMES.get(f.name, f.name): f.name for f in attrs.fields(GroupMmsRequest)}
+
+
+def request_field_for(wire_name: str) -> str | None:
+    """The :class:`GroupMmsRequest` field for a wire name (``"from"`` -> ``"from_"``)."""
+    return _request_fields().get(wire_name)
+
+
+def request_from_wire(data: Mapping[str, Any]) -> GroupMmsRequest:
+    """Build a request from its wire form (``{"from": ..., "to": [...], ...}``).
+
+    Strict: an unknown key is refused (a misspelt ``media_url`` must not be dropped
+    silently), and values are checked by :class:`GroupMmsRequest`, not coerced.
+
+    Raises:
+        RequestValidationError: A key is unknown or missing, or a value is invalid.
+    """
+    fields: dict[str, Any] = {}
+    for key, value in data.items():
+        name = request_field_for(key)
+        if name is None:
+            raise RequestValidationError(f"{key}: not a field of a group MMS request", field=key)
+        fields[name] = value
+    for wire, name in (("from", "from_"), ("to", "to")):
+        if fields.get(name) is None:
+            raise RequestValidationError(f"{wire}: is required", field=name)
+    return GroupMmsRequest(**fields)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -36,3 +37,11 @@ def fast_retry(**overrides: object) -> tgm.RetryPolicy:
     settings: dict[str, object] = {"initial_backoff": 0.001, "max_backoff": 0.002}
     settings.update(overrides)
     return tgm.RetryPolicy(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def no_asyncio_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail on "Task was destroyed but it is pending" and friends (logged, not warned)."""
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        yield
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []

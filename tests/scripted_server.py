@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     connection: int
+    at: float = 0.0  # time.monotonic() on arrival
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -90,6 +92,13 @@ class ScriptedServer:
         self._runner: web.AppRunner | None = None
         self._connections: dict[int, int] = {}
         self.port = 0
+        self.default = Reply()  # the answer once the script is used up
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.abandoned = 0  # requests whose client hung up before the answer
+        self.hold_until: int | None = None  # answer nothing until this many are in flight
+        self._released: asyncio.Event | None = None
+        self.on_request: Callable[[Seen], None] | None = None  # called on arrival
 
     @property
     def base_url(self) -> str:
@@ -107,13 +116,54 @@ class ScriptedServer:
     def push(self, *answers: Reply | Drop) -> None:
         self.script.extend(answers)
 
+    def count(self, **match: Any) -> int:
+        """How many requests had all these wire fields (``text="row 3"``)."""
+        return sum(1 for s in self.seen if all(s.json().get(k) == v for k, v in match.items()))
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        except asyncio.CancelledError:
+            self.abandoned += 1
+            raise
+        finally:
+            self.in_flight -= 1
+
+    @staticmethod
+    async def _wait(delay: float, transport: asyncio.BaseTransport | None) -> bool:
+        """Sleep ``delay``; False as soon as the client hangs up."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay
+        while (remaining := deadline - loop.time()) > 0:
+            if transport is None or transport.is_closing():
+                return False
+            await asyncio.sleep(min(remaining, 0.02))
+        return transport is not None and not transport.is_closing()
+
+    async def _hold(self) -> None:
+        if self._released is None:
+            self._released = asyncio.Event()
+        if self.hold_until is not None and self.in_flight >= self.hold_until:
+            self._released.set()
+        await asyncio.wait_for(self._released.wait(), 10)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         transport = request.transport
         conn = self._connections.setdefault(id(transport), len(self._connections))
-        self.seen.append(Seen(request.method, request.path, dict(request.headers), body, conn))
-        answer = self.script.pop(0) if self.script else Reply()
-        await asyncio.sleep(answer.delay)
+        seen = Seen(request.method, request.path, dict(request.headers), body, conn)
+        seen.at = time.monotonic()
+        self.seen.append(seen)
+        answer = self.script.pop(0) if self.script else self.default
+        if self.on_request is not None:
+            self.on_request(seen)
+        if self.hold_until is not None:
+            await self._hold()
+        if not await self._wait(answer.delay, transport):
+            self.abandoned += 1
+            return web.Response(status=499)
         if isinstance(answer, Drop):
             if transport is not None:
                 transport.abort()

@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "main"]
 
 #: Subcommand name -> ``"module:attribute"`` of its :class:`click.Command`.
 COMMANDS: dict[str, str] = {
+    "bulk": "telnyx_group_mms.cli.bulk:bulk",
     "sandbox": "telnyx_group_mms.cli.sandbox:sandbox",
     "send": "telnyx_group_mms.cli.send:send",
 }

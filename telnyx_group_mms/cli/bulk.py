@@ -1,0 +1,174 @@
+"""``telnyx-group-mms bulk``: send a JSONL or CSV file of group MMS, crash-safe."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import IO, Final, Never
+
+import click
+from tqdm import tqdm
+
+from ..bulk import BulkProgress, BulkSummary, run_bulk
+from ..bulk_input import InputError
+from ..errors import TelnyxError
+from ..ledger import LedgerError
+
+__all__ = ["bulk"]
+
+#: Seconds between progress lines when stdout is not a terminal.
+LINE_INTERVAL: Final = 5.0
+#: Telnyx's default account-wide limit for MMS, messages per second.
+DEFAULT_RATE: Final = 15.0
+
+
+class _Progress:
+    """A bar on a terminal; otherwise a plain line every few seconds and at the end."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._bar: tqdm[Never] | None = None
+        self._interactive = out.isatty()
+        self._last_line = 0.0
+
+    def __call__(self, state: BulkProgress) -> None:
+        if self._interactive:
+            self._draw(state)
+            return
+        now = time.monotonic()
+        finished = state.done == state.total
+        if state.done and (finished or now - self._last_line >= LINE_INTERVAL):
+            self._last_line = now
+            click.echo(
+                f"progress: {state.done}/{state.total} done (sent {state.sent}, failed "
+                f"{state.failed}, unknown {state.unknown}) {state.rate:.1f} msg/s",
+                file=self._out,
+            )
+
+    def _draw(self, state: BulkProgress) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=state.total, unit="msg", file=self._out, leave=True)
+        bar = self._bar
+        bar.set_postfix(sent=state.sent, failed=state.failed, unknown=state.unknown, refresh=False)
+        bar.update(state.done - bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _report(summary: BulkSummary) -> None:
+    verb = "would send" if summary.dry_run else "sent now"
+    click.echo(
+        f"rows {summary.rows}: sent {summary.sent} ({summary.sent_before} by an earlier run), "
+        f"failed {summary.failed}, unknown {summary.unknown}, bad {summary.bad}; "
+        f"{verb} {summary.to_send if summary.dry_run else summary.sent - summary.sent_before} "
+        f"in {summary.elapsed:.1f} s"
+    )
+    if summary.bad:
+        click.echo(f"{summary.bad} bad row(s) skipped; --results lists each line and its reason")
+    if summary.unknown:
+        click.echo(
+            f"{summary.unknown} row(s) may or may not have been sent: check them before "
+            "running again with --retry-unknown, which sends them again"
+        )
+    if summary.failed and not summary.dry_run:
+        click.echo(f"{summary.failed} failed row(s) are sent again by the same command")
+    if summary.ledger_path is not None:
+        click.echo(f"ledger: {summary.ledger_path}")
+    if summary.results_path is not None:
+        click.echo(f"results: {summary.results_path}")
+
+
+@click.command()
+@click.argument(
+    "input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The SQLite ledger of this batch.  [default: INPUT.ledger.sqlite]",
+)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write one JSON line per row: line, state, message_id, error_code, error_detail.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=1000),
+    default=32,
+    show_default=True,
+    help="Requests in flight at most.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_RATE,
+    show_default=True,
+    help="Account-wide messages per second (Telnyx's default limit); 0 for no limit.",
+)
+@click.option(
+    "--per-sender-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Messages per second per sending number (long code 0.1, toll-free 20).",
+)
+@click.option(
+    "--retry-unknown",
+    is_flag=True,
+    help="Also send rows whose earlier outcome is unknown (they may be sent twice).",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row; send nothing, change nothing.")
+def bulk(
+    input_path: Path,
+    ledger: Path | None,
+    results: Path | None,
+    concurrency: int,
+    rate: float,
+    per_sender_rate: float | None,
+    retry_unknown: bool,
+    dry_run: bool,
+) -> None:
+    """Send every row of INPUT (JSONL or CSV) once, even across crashes.
+
+    JSONL: one request per line in Telnyx's form ({"from": ..., "to": [...], "text": ...}).
+    CSV: a header (from,to,text,subject,media_urls); several recipients or URLs in a cell
+    separated by ";"; an empty cell means absent. A bad row is reported with its line and
+    skipped. Running the same command again sends only what is not sent yet.
+
+    The key comes from TELNYX_API_KEY (and the API root from TELNYX_BASE_URL). Exit status:
+    0 when every row is sent, 1 when some failed, are unknown or were bad, 2 on usage errors.
+    """
+    progress = _Progress(sys.stdout)
+    try:
+        run = run_bulk(
+            input_path,
+            ledger_path=ledger,
+            results_path=results,
+            concurrency=concurrency,
+            rate=rate or None,
+            per_sender_rate=per_sender_rate,
+            retry_unknown=retry_unknown,
+            dry_run=dry_run,
+            progress=progress,
+        )
+        summary = asyncio.run(run)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(
+            "interrupted: the ledger is consistent; run the same command again to resume "
+            "(rows that were in flight become 'unknown')",
+            err=True,
+        )
+        sys.exit(130)
+    except LedgerError as exc:
+        progress.close()
+        raise click.ClickException(str(exc)) from exc
+    except (InputError, TelnyxError) as exc:
+        progress.close()
+        raise click.UsageError(str(exc)) from exc
+    progress.close()
+    _report(summary)
+    sys.exit(summary.exit_code)

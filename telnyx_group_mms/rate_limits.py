@@ -1,0 +1,113 @@
+"""Rate limits for the fan-out: account-wide and per-sender limiters, and the shared 429 pause.
+
+The limiters are aiolimiter's leaky buckets; this module only decides their shape and
+keeps one per sender without letting the map grow with the number of senders ever seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+from aiolimiter import AsyncLimiter
+
+__all__: list[str] = []  # internal: the fan-out is the public face
+
+#: How long every worker waits after a 429 that did not say (no ``Retry-After``).
+DEFAULT_PAUSE = 1.0
+# Per-sender limiters kept beyond this many are dropped once they are idle again.
+_MAX_IDLE_SENDERS = 1024
+
+
+def check_rate(name: str, rate: float | None) -> None:
+    """Raise :class:`ValueError` unless ``rate`` is ``None`` or a positive finite number."""
+    if rate is None:
+        return
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < float("inf"):
+        raise ValueError(f"{name} must be a positive number of messages per second, got {rate!r}")
+
+
+def limiter_for(rate: float) -> AsyncLimiter:
+    """A leaky bucket that admits ``rate`` acquisitions per second on average.
+
+    Its capacity (the burst it admits after an idle spell) is one second's worth, and
+    at least one acquisition: ``AsyncLimiter(0.1, 1)`` could never admit a whole one,
+    so 0.1/s becomes ``AsyncLimiter(1, 10)``: one now, then one every ten seconds.
+    """
+    capacity = max(1.0, rate)
+    return AsyncLimiter(capacity, capacity / rate)
+
+
+def is_idle(limiter: AsyncLimiter) -> bool:
+    """True when the bucket has drained: a fresh limiter would behave the same."""
+    return limiter.has_capacity(limiter.max_rate)
+
+
+class SenderLimiters:
+    """One limiter per ``from_`` number, created on first use.
+
+    Limiters of senders not used lately are dropped once they have drained, which loses
+    nothing (a drained bucket and a new one admit the same), so memory follows the
+    senders active at once rather than every sender in the batch.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._limiters: OrderedDict[str, AsyncLimiter] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._limiters)
+
+    def get(self, sender: str) -> AsyncLimiter:
+        """The limiter of ``sender``."""
+        limiters = self._limiters
+        limiter = limiters.get(sender)
+        if limiter is not None:
+            limiters.move_to_end(sender)
+            return limiter
+        self._evict_idle()
+        limiter = limiters[sender] = limiter_for(self._rate)
+        return limiter
+
+    def _evict_idle(self) -> None:
+        limiters = self._limiters
+        # The least recently used come first; stop at the first still draining, so the
+        # cost per new sender stays small.
+        while len(limiters) >= _MAX_IDLE_SENDERS:
+            sender, oldest = next(iter(limiters.items()))
+            if not is_idle(oldest):
+                return
+            del limiters[sender]
+
+
+class PauseGate:
+    """A shared "resume at" time: after a 429, every worker waits it out before sending.
+
+    One throttled request therefore slows the whole fan-out, instead of its siblings
+    carrying on into more 429s.
+    """
+
+    def __init__(self, *, max_pause: float) -> None:
+        self._max_pause = max_pause
+        self._resume_at = 0.0
+        self.pauses = 0
+
+    @property
+    def resume_at(self) -> float:
+        """Loop time before which nothing is sent."""
+        return self._resume_at
+
+    def pause(self, retry_after: float | None) -> None:
+        """Hold every sender for ``retry_after`` seconds (capped), from now."""
+        wait = DEFAULT_PAUSE if retry_after is None else retry_after
+        until = asyncio.get_running_loop().time() + min(wait, self._max_pause)
+        if until > self._resume_at:
+            self._resume_at = until
+            self.pauses += 1
+
+    async def wait(self) -> None:
+        """Return once no pause is in force (at once when none is)."""
+        loop = asyncio.get_running_loop()
+        # A pause may be extended while we sleep; look again after each nap.
+        while (delay := self._resume_at - loop.time()) > 0:  # noqa: ASYNC110 - a deadline, not an event
+            await asyncio.sleep(delay)

@@ -1,0 +1,151 @@
+"""send_many: account and per-sender rate limits, and the 429 pause shared by every worker.
+
+Rates are checked with bounds that a slow machine can only make truer: a limiter can
+only delay sends, so "no more than N sends before t" and "the last send not before t"
+hold however busy the machine is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import telnyx_group_mms as tgm
+from telnyx_group_mms.fanout import RATE_LIMIT_REQUEUES
+from telnyx_group_mms.rate_limits import SenderLimiters, is_idle, limiter_for
+
+from .conftest import FROM, KEY, TO, fast_retry
+from .fanout_support import make_requests, rate_limited
+from .scripted_server import Reply, ScriptedServer
+
+pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
+
+OTHER = "+13125550000"
+
+
+@pytest.mark.parametrize(
+    ("rate", "capacity", "period"),
+    [(0.1, 1.0, 10.0), (0.5, 1.0, 2.0), (2.5, 2.5, 1.0), (15, 15, 1)],
+)
+def test_a_rate_becomes_a_bucket_of_one_seconds_worth_and_at_least_one(
+    rate: float, capacity: float, period: float
+) -> None:
+    limiter = limiter_for(rate)
+    assert (limiter.max_rate, limiter.time_period) == (capacity, period)
+    assert limiter.max_rate / limiter.time_period == pytest.approx(rate)
+
+
+async def test_a_long_code_rate_admits_one_now_and_then_waits() -> None:
+    limiter = limiter_for(0.1)  # AsyncLimiter(0.1, 1) could never admit a whole message
+    await asyncio.wait_for(limiter.acquire(), 1)
+    assert not limiter.has_capacity()
+    assert not is_idle(limiter)
+
+
+async def test_the_account_rate_limit_spaces_sends(server: ScriptedServer) -> None:
+    loop = asyncio.get_running_loop()
+    sent_at: list[float] = []
+
+    async def before_send(index: int, request: tgm.GroupMmsRequest) -> None:
+        sent_at.append(loop.time())
+
+    start = loop.time()
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+        results = client.messages.send_many(
+            make_requests(30), concurrency=10, rate_limit=20, before_send=before_send
+        )
+        assert all([r.ok async for r in results])
+    # A burst of one second's worth (20), then 20/s: the 30th cannot go before 0.5 s,
+    # and no more than 20 + 20 x 0.25 can go in the first quarter second.
+    assert max(sent_at) - start >= 0.5 - 0.01
+    assert sum(1 for t in sent_at if t - start <= 0.25) <= 25
+
+
+async def test_a_slow_sender_does_not_hold_up_the_others(server: ScriptedServer) -> None:
+    requests = [
+        tgm.GroupMmsRequest(from_=FROM, to=TO, text="first from the slow sender"),
+        tgm.GroupMmsRequest(from_=FROM, to=TO, text="second from the slow sender"),
+        tgm.GroupMmsRequest(from_=OTHER, to=TO, text="from another sender"),
+    ]
+    loop = asyncio.get_running_loop()
+    sent_at: dict[str | None, float] = {}
+
+    async def before_send(index: int, request: tgm.GroupMmsRequest) -> None:
+        sent_at[request.text] = loop.time()
+
+    start = loop.time()
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+        results = client.messages.send_many(
+            requests, concurrency=3, per_sender_rate=1.0, before_send=before_send
+        )
+        assert all([r.ok async for r in results])
+    order = [seen.json()["text"] for seen in server.seen]
+    # The slow sender's second message waits a second for its bucket; the other
+    # sender's message does not wait behind it.
+    assert order.index("from another sender") < order.index("second from the slow sender")
+    assert sent_at["second from the slow sender"] - start >= 1.0 - 0.01
+
+
+async def test_per_sender_limiters_do_not_grow_with_every_sender_ever_seen() -> None:
+    limiters = SenderLimiters(rate=1000.0)
+    for n in range(3000):
+        await limiters.get(f"+1312{n:07d}").acquire()
+        if n % 500 == 499:
+            await asyncio.sleep(0.01)  # long enough for a 1000/s bucket to drain
+    assert len(limiters) <= 1024
+
+
+async def test_a_429_pauses_every_worker_for_its_retry_after(server: ScriptedServer) -> None:
+    # The first request is throttled for 0.6 s; the three others of the first wave
+    # take 0.4 s. Without a shared pause they would send again at 0.4 s.
+    server.push(rate_limited(0.6), Reply(delay=0.4), Reply(delay=0.4), Reply(delay=0.4))
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+        results = [r async for r in client.messages.send_many(make_requests(12), concurrency=4)]
+    assert all(r.ok for r in results)
+    assert server.posts == 13
+    throttled_at = server.seen[0].at
+    later = server.seen[4:]
+    assert all(seen.at >= throttled_at + 0.6 for seen in later)
+    retried = [r for r in results if r.attempts == 2]
+    assert len(retried) == 1
+
+
+async def test_throttling_slows_the_batch_instead_of_failing_rows(server: ScriptedServer) -> None:
+    # The client's own retries are off: every 429 is the fan-out's to absorb.
+    server.push(*[rate_limited(0.01) for _ in range(6)])
+    async with tgm.AsyncTelnyx(
+        api_key=KEY, base_url=server.base_url, retry=tgm.RetryPolicy(max_attempts=1)
+    ) as client:
+        results = [r async for r in client.messages.send_many(make_requests(4), concurrency=2)]
+    assert all(r.ok for r in results)
+    assert server.posts == 4 + 6
+
+
+async def test_sustained_throttling_still_ends_with_the_rows_failed(
+    server: ScriptedServer,
+) -> None:
+    server.default = rate_limited(0)
+    async with tgm.AsyncTelnyx(
+        api_key=KEY, base_url=server.base_url, retry=fast_retry(max_attempts=2)
+    ) as client:
+        results = [r async for r in client.messages.send_many(make_requests(3), concurrency=3)]
+    assert all(isinstance(r.error, tgm.RateLimitError) for r in results)
+    assert not any(r.outcome_unknown for r in results)
+    rounds = RATE_LIMIT_REQUEUES + 1
+    assert server.posts == 3 * rounds * 2
+    assert all(r.attempts == rounds * 2 for r in results)
+
+
+async def test_a_429_asking_more_than_the_policy_allows_fails_the_row_at_once(
+    server: ScriptedServer,
+) -> None:
+    server.push(rate_limited(120))
+    async with tgm.AsyncTelnyx(
+        api_key=KEY, base_url=server.base_url, retry=tgm.RetryPolicy(max_retry_after=0.2)
+    ) as client:
+        results = [r async for r in client.messages.send_many(make_requests(3), concurrency=1)]
+    assert isinstance(results[0].error, tgm.RateLimitError)
+    assert [r.ok for r in results] == [False, True, True]
+    # The pause was capped at max_retry_after, so the batch went on.
+    assert server.seen[1].at - server.seen[0].at >= 0.2
