@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from telnyx_group_mms.bulk import BulkProgress
 from telnyx_group_mms.cli import main
-from telnyx_group_mms.cli.bulk import _Progress
+from telnyx_group_mms.cli.progress import Progress
 from telnyx_group_mms.ledger import Ledger
 
 from .conftest import FROM, KEY, TO
@@ -128,7 +128,7 @@ def test_a_terminal_gets_a_progress_bar_with_the_counts() -> None:
             return True
 
     out = Terminal()
-    progress = _Progress(out)
+    progress = Progress(out)
     for done in range(1, 4):
         progress(BulkProgress(total=3, done=done, sent=done, elapsed=float(done)))
     progress.close()
