@@ -13,7 +13,7 @@ from ..bulk import BulkSummary, run_bulk
 from ..bulk_input import InputError
 from ..errors import TelnyxError
 from ..ledger import LedgerError
-from .progress import Progress
+from .progress import progress_shown
 
 __all__ = ["bulk"]
 
@@ -103,8 +103,11 @@ def bulk(
     The key comes from TELNYX_API_KEY (and the API root from TELNYX_BASE_URL). Exit status:
     0 when every row is sent, 1 when some failed, are unknown or were bad, 2 on usage errors.
     """
-    progress = Progress(sys.stdout)
-    try:
+    interrupted = (
+        "interrupted: the ledger is consistent; run the same command again to resume "
+        "(rows that were in flight become 'unknown')"
+    )
+    with progress_shown(interrupted=interrupted) as progress:
         run = run_bulk(
             input_path,
             ledger_path=ledger,
@@ -116,21 +119,11 @@ def bulk(
             dry_run=dry_run,
             progress=progress,
         )
-        summary = asyncio.run(run)
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(
-            "interrupted: the ledger is consistent; run the same command again to resume "
-            "(rows that were in flight become 'unknown')",
-            err=True,
-        )
-        sys.exit(130)
-    except LedgerError as exc:
-        progress.close()
-        raise click.ClickException(str(exc)) from exc
-    except (InputError, TelnyxError) as exc:
-        progress.close()
-        raise click.UsageError(str(exc)) from exc
-    progress.close()
+        try:
+            summary = asyncio.run(run)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except (InputError, TelnyxError) as exc:
+            raise click.UsageError(str(exc)) from exc
     _report(summary)
     sys.exit(summary.exit_code)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
+from collections.abc import Iterator
 from typing import IO, Final, Never
 
 import click
@@ -10,10 +13,12 @@ from tqdm import tqdm
 
 from ..bulk import BulkProgress
 
-__all__ = ["LINE_INTERVAL", "Progress"]
+__all__ = ["EXIT_INTERRUPTED", "LINE_INTERVAL", "Progress", "progress_shown"]
 
 #: Seconds between progress lines when the output is not a terminal.
 LINE_INTERVAL: Final = 5.0
+#: The exit status after Ctrl-C, as shells report a process ended by SIGINT.
+EXIT_INTERRUPTED: Final = 130
 
 
 class Progress:
@@ -54,3 +59,20 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+@contextlib.contextmanager
+def progress_shown(*, interrupted: str) -> Iterator[Progress]:
+    """Progress on stdout for the body; on Ctrl-C, ``interrupted`` on stderr and exit 130.
+
+    The bar is closed however the body ends, before any error is reported.
+    """
+    progress = Progress(sys.stdout)
+    try:
+        yield progress
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(interrupted, err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        progress.close()
