@@ -93,7 +93,7 @@ async def run_demo(
 
 @click.command()
 @click.option(
-    "--count", type=click.IntRange(min=1, max=100_000), default=300, show_default=True,
+    "--count", type=click.IntRange(min=1, max=10_000), default=300, show_default=True,
     help="Group MMS to send.",
 )  # fmt: skip
 @click.option(
