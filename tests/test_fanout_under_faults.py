@@ -14,11 +14,17 @@ import telnyx_group_mms as tgm
 from telnyx_group_mms.sandbox import Fault, FaultRates, Sandbox
 
 from .conftest import KEY, fast_retry
-from .fanout_support import accepted_per_text, make_requests, posts_per_text
+from .fanout_support import accepted_per_text, eventually, make_requests, posts_per_text
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 
 ROWS = 200
+
+#: The client gives up on an answer after this long...
+TIMEOUT = 0.3
+#: ...so a request the sandbox holds this long times out, and is taken in afterwards:
+#: the case a careless retry would send twice.
+HELD = Fault.delay(2 * TIMEOUT)
 
 #: Every kind of fault the sandbox serves, often enough that each seed meets them all.
 FAULTS = FaultRates(
@@ -30,6 +36,7 @@ FAULTS = FaultRates(
         Fault.drop(): 0.03,
         Fault.malformed(): 0.02,
         Fault.delay(0.02): 0.05,
+        HELD: 0.02,
     }
 )
 
@@ -40,7 +47,7 @@ async def test_every_input_yields_one_result_and_no_message_is_accepted_twice(
 ) -> None:
     sandbox = telnyx_sandbox_factory(fault_rates=FAULTS, seed=seed)
     async with tgm.AsyncTelnyx(
-        api_key=KEY, base_url=sandbox.base_url, retry=fast_retry()
+        api_key=KEY, base_url=sandbox.base_url, retry=fast_retry(), timeout=TIMEOUT
     ) as client:
         results = [
             r
@@ -56,6 +63,9 @@ async def test_every_input_yields_one_result_and_no_message_is_accepted_twice(
     posts = posts_per_text(sandbox)
     assert sum(r.attempts for r in results) == sandbox.request_count
     assert all(posts[r.request.text] == r.attempts for r in results)
+    # The requests that timed out are taken in once the sandbox's hold ends.
+    timed_out = [r.request.text for r in results if isinstance(r.error, tgm.APITimeoutError)]
+    await eventually(lambda: all(accepted_per_text(sandbox)[t] for t in timed_out))
     # Nothing was taken in twice; what was taken in is exactly what the results say
     # was sent, plus some of the rows whose outcome they call unknown.
     accepted = accepted_per_text(sandbox)
@@ -71,10 +81,11 @@ async def test_every_input_yields_one_result_and_no_message_is_accepted_twice(
     assert ok <= len(sandbox.messages) <= ok + len(unknown)
     # Each seed's first 200 random draws (a run makes at least 200 requests) hold every
     # kind of fault, so the run met safe retries, unknown outcomes (dropped
-    # connections, 500s, malformed answers) and final refusals alike.
+    # connections, timeouts, 500s, malformed answers) and final refusals alike.
     assert any(r.attempts > 1 and r.ok for r in results)
     assert {type(r.error) for r in unknown} >= {
         tgm.APIConnectionError,
+        tgm.APITimeoutError,
         tgm.InternalServerError,
         tgm.APIResponseValidationError,
     }

@@ -13,16 +13,17 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import click
 
+from ..bulk import BulkProgress
 from ..client import AsyncTelnyx
 from ..request import GroupMmsRequest
 from ..retry import RetryEvent, RetryPolicy
 from ..sandbox import Fault, FaultPlan, FaultRates, Sandbox
 from .demo_report import DemoTally, check_record, fault_kind, print_report
-from .progress import Progress, progress_shown
+from .progress import progress_shown
 
 __all__ = ["demo"]
 
@@ -58,7 +59,12 @@ def _requests(count: int, faults: FaultPlan) -> Iterator[GroupMmsRequest]:
 
 
 async def run_demo(
-    *, count: int, rate: float | None, concurrency: int, seed: int, progress: Progress | None
+    *,
+    count: int,
+    rate: float | None,
+    concurrency: int,
+    seed: int,
+    progress: Callable[[BulkProgress], None] | None,
 ) -> DemoTally:
     """Send ``count`` messages through a faulty sandbox; return what happened and was seen."""
     tally = DemoTally(total=count)
