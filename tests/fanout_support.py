@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import telnyx_group_mms as tgm
+from telnyx_group_mms.sandbox import Sandbox
 
 from .conftest import FROM, TO
-from .scripted_server import Reply
 
 
 def make_requests(n: int, *, sender: str = FROM, start: int = 0) -> Iterator[tgm.GroupMmsRequest]:
@@ -32,11 +33,14 @@ class CountingSource:
             yield item
 
 
-def rate_limited(retry_after: float | None) -> Reply:
-    """A 429 as Telnyx sends it (code 10011)."""
-    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-    body = {"errors": [{"code": "10011", "title": "Too many requests", "detail": "slow down"}]}
-    return Reply(status=429, body=body, headers=headers)
+def posts_per_text(sandbox: Sandbox) -> Counter[str | None]:
+    """How many POSTs of each text the sandbox received (the texts tell the rows apart)."""
+    return Counter(seen.json().get("text") for seen in sandbox.requests)
+
+
+def accepted_per_text(sandbox: Sandbox) -> Counter[str | None]:
+    """How many times the sandbox took in a message of each text."""
+    return Counter(message.text for message in sandbox.messages)
 
 
 async def eventually(check: Callable[[], Any], *, within: float = 10.0) -> None:

@@ -11,17 +11,17 @@ from click.testing import CliRunner
 
 from telnyx_group_mms.bulk import BulkProgress
 from telnyx_group_mms.cli import main
-from telnyx_group_mms.cli.bulk import _Progress
+from telnyx_group_mms.cli.progress import Progress
 from telnyx_group_mms.ledger import Ledger
+from telnyx_group_mms.sandbox import Fault, Sandbox
 
 from .conftest import FROM, KEY, TO
-from .scripted_server import Reply, ScriptedServer
 
 
 @pytest.fixture
-def env(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def env(telnyx_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELNYX_API_KEY", KEY)
-    monkeypatch.setenv("TELNYX_BASE_URL", server.base_url)
+    monkeypatch.setenv("TELNYX_BASE_URL", telnyx_sandbox.base_url)
 
 
 def write_csv(path: Path, *rows: str) -> Path:
@@ -60,9 +60,9 @@ def test_exit_1_when_a_row_is_bad_and_the_results_say_which(tmp_path: Path) -> N
 
 @pytest.mark.usefixtures("env")
 def test_exit_1_when_an_outcome_is_unknown_with_advice(
-    tmp_path: Path, server: ScriptedServer
+    tmp_path: Path, telnyx_sandbox: Sandbox
 ) -> None:
-    server.push(Reply(status=502))
+    telnyx_sandbox.faults.script(Fault.status(502))
     path = write_csv(tmp_path / "in.csv", f"{FROM},{TO[0]},once")
     code, output = invoke(path)
     assert code == 1, output
@@ -70,16 +70,16 @@ def test_exit_1_when_an_outcome_is_unknown_with_advice(
     assert "--retry-unknown" in output
     code, output = invoke(path, "--retry-unknown")
     assert code == 0, output
-    assert server.posts == 2
+    assert telnyx_sandbox.request_count == 2
 
 
 @pytest.mark.usefixtures("env")
-def test_a_dry_run_sends_nothing(tmp_path: Path, server: ScriptedServer) -> None:
+def test_a_dry_run_sends_nothing(tmp_path: Path, telnyx_sandbox: Sandbox) -> None:
     path = write_csv(tmp_path / "in.csv", f"{FROM},{TO[0]},hi")
     code, output = invoke(path, "--dry-run")
     assert code == 0, output
     assert "would send 1" in output
-    assert server.posts == 0
+    assert telnyx_sandbox.request_count == 0
 
 
 @pytest.mark.usefixtures("env")
@@ -128,7 +128,7 @@ def test_a_terminal_gets_a_progress_bar_with_the_counts() -> None:
             return True
 
     out = Terminal()
-    progress = _Progress(out)
+    progress = Progress(out)
     for done in range(1, 4):
         progress(BulkProgress(total=3, done=done, sent=done, elapsed=float(done)))
     progress.close()

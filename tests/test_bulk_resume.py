@@ -12,9 +12,11 @@ import pytest
 import telnyx_group_mms as tgm
 from telnyx_group_mms.bulk import default_ledger_path
 from telnyx_group_mms.ledger import Ledger, RowState, RowUpdate
+from telnyx_group_mms.sandbox import Fault, Sandbox
 
 from .conftest import FROM, KEY, TO
-from .scripted_server import Reply, ScriptedServer
+from .fanout_support import posts_per_text
+from .scripted_server import ScriptedServer
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 
@@ -35,7 +37,7 @@ def lines_of(path: Path) -> list[str]:
     return path.read_text().splitlines()
 
 
-async def bulk(server: ScriptedServer, path: Path, **options: object) -> tgm.BulkSummary:
+async def bulk(server: Sandbox | ScriptedServer, path: Path, **options: object) -> tgm.BulkSummary:
     async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
         return await tgm.run_bulk(path, client=client, **options)  # type: ignore[arg-type]
 
@@ -47,39 +49,39 @@ def batch(tmp_path: Path) -> Path:
 
 
 async def test_a_run_sends_every_row_and_a_second_run_sends_nothing(
-    server: ScriptedServer, batch: Path
+    telnyx_sandbox: Sandbox, batch: Path
 ) -> None:
-    first = await bulk(server, batch, concurrency=4)
+    first = await bulk(telnyx_sandbox, batch, concurrency=4)
     assert (first.rows, first.sent, first.sent_before, first.exit_code) == (20, 20, 0, 0)
     assert default_ledger_path(batch).exists()
-    second = await bulk(server, batch, concurrency=4)
+    second = await bulk(telnyx_sandbox, batch, concurrency=4)
     assert (second.rows, second.sent, second.sent_before, second.to_send) == (20, 20, 20, 0)
-    assert server.posts == 20
-    assert all(server.count(text=f"row {n}") == 1 for n in range(20))
+    assert telnyx_sandbox.request_count == 20
+    assert all(posts_per_text(telnyx_sandbox)[f"row {n}"] == 1 for n in range(20))
 
 
 async def test_failed_rows_are_resent_and_unknown_ones_only_on_request(
-    server: ScriptedServer, batch: Path
+    telnyx_sandbox: Sandbox, batch: Path
 ) -> None:
     # concurrency=1 makes the order of POSTs the order of rows.
-    server.push(Reply(status=409, body={"errors": [{"code": "40300"}]}), Reply(status=500))
-    first = await bulk(server, batch, concurrency=1)
+    telnyx_sandbox.faults.script(Fault.status(409), Fault.status(500))
+    first = await bulk(telnyx_sandbox, batch, concurrency=1)
     assert (first.sent, first.failed, first.unknown, first.exit_code) == (18, 1, 1, 1)
 
-    second = await bulk(server, batch, concurrency=1)
+    second = await bulk(telnyx_sandbox, batch, concurrency=1)
     assert (second.sent, second.failed, second.unknown, second.to_send) == (19, 0, 1, 1)
-    assert server.count(text="row 0") == 2
-    assert server.count(text="row 1") == 1
+    assert posts_per_text(telnyx_sandbox)["row 0"] == 2
+    assert posts_per_text(telnyx_sandbox)["row 1"] == 1
 
-    third = await bulk(server, batch, concurrency=1, retry_unknown=True)
+    third = await bulk(telnyx_sandbox, batch, concurrency=1, retry_unknown=True)
     assert (third.sent, third.unknown, third.exit_code) == (20, 0, 0)
-    assert server.count(text="row 1") == 2
+    assert posts_per_text(telnyx_sandbox)["row 1"] == 2
 
 
 async def test_rows_left_in_flight_by_a_crash_are_not_resent_without_retry_unknown(
-    server: ScriptedServer, batch: Path
+    telnyx_sandbox: Sandbox, batch: Path
 ) -> None:
-    await bulk(server, batch, dry_run=False, concurrency=4)
+    await bulk(telnyx_sandbox, batch, dry_run=False, concurrency=4)
     with contextlib.closing(sqlite3.connect(default_ledger_path(batch))) as db:
         (row_id,) = db.execute("SELECT id FROM rows WHERE line = 5").fetchone()
     # As if a run had committed the row in flight and died before its outcome.
@@ -87,45 +89,45 @@ async def test_rows_left_in_flight_by_a_crash_are_not_resent_without_retry_unkno
     ledger.apply([RowUpdate(row_id, RowState.IN_FLIGHT)])
     ledger.close()
 
-    after_crash = await bulk(server, batch)
+    after_crash = await bulk(telnyx_sandbox, batch)
     assert (after_crash.unknown, after_crash.sent, after_crash.exit_code) == (1, 19, 1)
-    assert server.count(text="row 3") == 1
-    resumed = await bulk(server, batch, retry_unknown=True)
+    assert posts_per_text(telnyx_sandbox)["row 3"] == 1
+    resumed = await bulk(telnyx_sandbox, batch, retry_unknown=True)
     assert (resumed.unknown, resumed.sent) == (0, 20)
-    assert server.count(text="row 3") == 2
+    assert posts_per_text(telnyx_sandbox)["row 3"] == 2
 
 
 async def test_editing_and_appending_rows_sends_only_what_is_new(
-    server: ScriptedServer, batch: Path
+    telnyx_sandbox: Sandbox, batch: Path
 ) -> None:
-    await bulk(server, batch)
+    await bulk(telnyx_sandbox, batch)
     texts = [f"row {n}" for n in range(20)]
     texts[7] = "row 7 corrected"
     write(batch, csv_rows(*texts, "row 20", "row 21"))
-    summary = await bulk(server, batch)
+    summary = await bulk(telnyx_sandbox, batch)
     assert (summary.rows, summary.sent, summary.sent_before) == (22, 22, 19)
-    assert server.posts == 23
-    assert server.count(text="row 7 corrected") == 1
+    assert telnyx_sandbox.request_count == 23
+    assert posts_per_text(telnyx_sandbox)["row 7 corrected"] == 1
 
 
 async def test_identical_rows_are_each_sent_once_and_an_added_copy_once_more(
-    server: ScriptedServer, tmp_path: Path
+    telnyx_sandbox: Sandbox, tmp_path: Path
 ) -> None:
     path = tmp_path / "same.csv"
     write(path, csv_rows("same", "same", "same"))
-    assert (await bulk(server, path)).sent == 3
-    assert (await bulk(server, path)).to_send == 0
+    assert (await bulk(telnyx_sandbox, path)).sent == 3
+    assert (await bulk(telnyx_sandbox, path)).to_send == 0
     write(path, csv_rows("same", "same", "same", "same"))
-    assert (await bulk(server, path)).to_send == 1
-    assert server.count(text="same") == 4
+    assert (await bulk(telnyx_sandbox, path)).to_send == 1
+    assert posts_per_text(telnyx_sandbox)["same"] == 4
 
 
 async def test_reordered_recipients_and_new_webhooks_do_not_resend(
-    server: ScriptedServer, tmp_path: Path
+    telnyx_sandbox: Sandbox, tmp_path: Path
 ) -> None:
     path = tmp_path / "rows.jsonl"
     write(path, json.dumps({"from": FROM, "to": TO, "text": "hi"}) + "\n")
-    await bulk(server, path)
+    await bulk(telnyx_sandbox, path)
     write(
         path,
         json.dumps(
@@ -133,17 +135,17 @@ async def test_reordered_recipients_and_new_webhooks_do_not_resend(
         )
         + "\n",
     )
-    assert (await bulk(server, path)).to_send == 0
-    assert server.posts == 1
+    assert (await bulk(telnyx_sandbox, path)).to_send == 0
+    assert telnyx_sandbox.request_count == 1
 
 
 async def test_bad_rows_are_recorded_as_failed_with_their_line_and_reason(
-    server: ScriptedServer, tmp_path: Path
+    telnyx_sandbox: Sandbox, tmp_path: Path
 ) -> None:
     path = tmp_path / "rows.csv"
     write(path, HEADER + f"{FROM},{TO[0]},good\n{FROM},nobody,bad\n{FROM},{TO[0]},also good\n")
     results = tmp_path / "results.jsonl"
-    summary = await bulk(server, path, results_path=results)
+    summary = await bulk(telnyx_sandbox, path, results_path=results)
     assert (summary.rows, summary.sent, summary.bad, summary.exit_code) == (3, 2, 1, 1)
     lines = [json.loads(line) for line in lines_of(results)]
     assert [(r["line"], r["state"]) for r in lines] == [(2, "sent"), (3, "failed"), (4, "sent")]
@@ -151,7 +153,7 @@ async def test_bad_rows_are_recorded_as_failed_with_their_line_and_reason(
     assert lines[0]["message_id"]
     assert lines[1]["error_code"] == "invalid_row"
     assert "'nobody' is neither" in lines[1]["error_detail"]
-    assert server.posts == 2
+    assert telnyx_sandbox.request_count == 2
 
 
 async def test_each_row_is_committed_in_flight_before_its_request_arrives(
@@ -173,7 +175,7 @@ async def test_each_row_is_committed_in_flight_before_its_request_arrives(
 
 
 async def test_a_dry_run_sends_nothing_needs_no_key_and_creates_no_ledger(
-    server: ScriptedServer, batch: Path, tmp_path: Path
+    telnyx_sandbox: Sandbox, batch: Path, tmp_path: Path
 ) -> None:
     results = tmp_path / "results.jsonl"
     summary = await tgm.run_bulk(batch, dry_run=True, results_path=results)
@@ -185,10 +187,10 @@ async def test_a_dry_run_sends_nothing_needs_no_key_and_creates_no_ledger(
     )
     assert not default_ledger_path(batch).exists()
     assert len(lines_of(results)) == 20
-    await bulk(server, batch)
+    await bulk(telnyx_sandbox, batch)
     again = await tgm.run_bulk(batch, dry_run=True)
     assert (again.to_send, again.sent) == (0, 20)
-    assert server.posts == 20
+    assert telnyx_sandbox.request_count == 20
 
 
 async def test_a_missing_key_is_refused_before_the_ledger_is_touched(batch: Path) -> None:

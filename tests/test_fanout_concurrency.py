@@ -5,39 +5,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 import telnyx_group_mms as tgm
+from telnyx_group_mms.sandbox import Fault, FaultRates, Sandbox
 
 from .conftest import FROM, KEY, TO
-from .fanout_support import CountingSource, collect, make_requests
+from .fanout_support import CountingSource, accepted_per_text, collect, make_requests
 from .scripted_server import Reply, ScriptedServer
+
+# The sandbox serves these tests; the scripted server only the one that needs it to hold
+# answers until a given number of requests is in flight.
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 
 
 async def test_every_request_yields_one_result_with_its_input_index(
-    server: ScriptedServer,
+    telnyx_sandbox: Sandbox,
 ) -> None:
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = [r async for r in client.messages.send_many(make_requests(50), concurrency=8)]
     assert sorted(r.index for r in results) == list(range(50))
     for result in results:
         assert result.ok and result.error is None and result.attempts == 1
         assert result.message is not None and result.message.text == f"row {result.index}"
         assert result.request.text == f"row {result.index}"
-    assert server.posts == 50
+    assert telnyx_sandbox.request_count == 50
+    assert accepted_per_text(telnyx_sandbox) == Counter(f"row {n}" for n in range(50))
 
 
 @pytest.mark.parametrize("concurrency", [1, 4, 16])
 async def test_the_input_is_never_read_more_than_twice_concurrency_ahead_of_the_results(
-    server: ScriptedServer, concurrency: int
+    telnyx_sandbox: Sandbox, concurrency: int
 ) -> None:
     source = CountingSource(make_requests(1_000_000))
     seen = 0
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = client.messages.send_many(source, concurrency=concurrency)
         async with contextlib.aclosing(results):
             async for _ in results:
@@ -48,7 +54,7 @@ async def test_the_input_is_never_read_more_than_twice_concurrency_ahead_of_the_
     assert source.pulled <= 100 + 2 * concurrency
 
 
-async def test_an_async_iterable_input_is_read_lazily_too(server: ScriptedServer) -> None:
+async def test_an_async_iterable_input_is_read_lazily_too(telnyx_sandbox: Sandbox) -> None:
     pulled = 0
 
     async def rows() -> AsyncIterator[tgm.GroupMmsRequest]:
@@ -58,7 +64,7 @@ async def test_an_async_iterable_input_is_read_lazily_too(server: ScriptedServer
             yield request
 
     seen = 0
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = client.messages.send_many(rows(), concurrency=4)
         async with contextlib.aclosing(results):
             async for _ in results:
@@ -91,10 +97,9 @@ async def test_a_concurrency_above_the_connection_pool_is_refused_at_once() -> N
                 c.messages.send_many([], **settings)  # type: ignore[arg-type]
 
 
-async def test_a_failed_request_does_not_stop_the_others(server: ScriptedServer) -> None:
-    stop = {"errors": [{"code": "40300", "title": "Blocked due to STOP message"}]}
-    server.push(Reply(status=409, body=stop))
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+async def test_a_failed_request_does_not_stop_the_others(telnyx_sandbox: Sandbox) -> None:
+    telnyx_sandbox.faults.script(Fault.status(409, code="40300"))
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = [r async for r in client.messages.send_many(make_requests(10), concurrency=1)]
     assert [r.ok for r in results] == [False] + [True] * 9
     failed = results[0]
@@ -103,45 +108,46 @@ async def test_a_failed_request_does_not_stop_the_others(server: ScriptedServer)
 
 
 async def test_an_unknown_outcome_is_reported_as_such_and_not_resent(
-    server: ScriptedServer,
+    telnyx_sandbox: Sandbox,
 ) -> None:
-    server.push(Reply(status=500))
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    telnyx_sandbox.faults.script(Fault.status(500))
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = [r async for r in client.messages.send_many(make_requests(3), concurrency=1)]
     assert results[0].outcome_unknown and results[0].attempts == 1
-    assert server.posts == 3
+    assert telnyx_sandbox.request_count == 3
 
 
 async def test_an_error_of_the_input_propagates_after_the_sends_in_flight_are_yielded(
-    server: ScriptedServer,
+    telnyx_sandbox_factory: Callable[..., Sandbox],
 ) -> None:
+    sandbox = telnyx_sandbox_factory(fault_rates=FaultRates(rates={Fault.delay(0.02): 1.0}))
+
     def rows() -> Iterator[tgm.GroupMmsRequest]:
         yield from make_requests(25)
         raise LookupError("row 26 could not be read")
 
-    server.default = Reply(delay=0.02)
     results: list[tgm.SendResult] = []
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=sandbox.base_url) as client:
         with pytest.raises(LookupError, match="row 26"):
             await collect(client.messages.send_many(rows(), concurrency=4), results)
     # Every request that was sent was yielded: the results are the complete record.
-    assert len(results) == server.posts
+    assert len(results) == sandbox.request_count
     assert all(r.ok for r in results)
     assert len({r.index for r in results}) == len(results)
 
 
 async def test_an_item_that_is_not_a_request_stops_the_fan_out_with_a_type_error(
-    server: ScriptedServer,
+    telnyx_sandbox: Sandbox,
 ) -> None:
     items: list[object] = [tgm.GroupMmsRequest(from_=FROM, to=TO, text="ok"), "not a request"]
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         with pytest.raises(TypeError, match="item 1 is str"):
             await collect(client.messages.send_many(items, concurrency=1), [])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("error", [OSError("disk full"), tgm.LedgerError("disk full")])
 async def test_a_failing_before_send_hook_sends_nothing_more_and_propagates(
-    server: ScriptedServer, error: Exception
+    telnyx_sandbox: Sandbox, error: Exception
 ) -> None:
     calls = itertools.count()
 
@@ -149,25 +155,25 @@ async def test_a_failing_before_send_hook_sends_nothing_more_and_propagates(
         if next(calls) == 5:
             raise error
 
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = client.messages.send_many(
             make_requests(100), concurrency=2, before_send=before_send
         )
         with pytest.raises(type(error), match="disk full"):
             await collect(results, [])
     # The hook ran before each POST; the one that failed was not sent, nor anything after.
-    assert server.posts == 5
+    assert telnyx_sandbox.request_count == 5
 
 
-async def test_an_empty_input_yields_nothing(server: ScriptedServer) -> None:
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+async def test_an_empty_input_yields_nothing(telnyx_sandbox: Sandbox) -> None:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         assert [r async for r in client.messages.send_many([], concurrency=3)] == []
-    assert server.posts == 0
+    assert telnyx_sandbox.request_count == 0
 
 
 async def test_an_input_that_is_not_iterable_raises_instead_of_hanging(
-    server: ScriptedServer,
+    telnyx_sandbox: Sandbox,
 ) -> None:
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         with pytest.raises(TypeError, match="not iterable"):
             await asyncio.wait_for(collect(client.messages.send_many(42), []), 10)  # type: ignore[arg-type]

@@ -8,16 +8,17 @@ hold however busy the machine is.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms.fanout import RATE_LIMIT_REQUEUES
 from telnyx_group_mms.rate_limits import SenderLimiters, is_idle, limiter_for
+from telnyx_group_mms.sandbox import Fault, FaultRates, Sandbox
 
 from .conftest import FROM, KEY, TO, fast_retry
-from .fanout_support import make_requests, rate_limited
-from .scripted_server import Reply, ScriptedServer
+from .fanout_support import make_requests
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 
@@ -43,7 +44,7 @@ async def test_a_long_code_rate_admits_one_now_and_then_waits() -> None:
     assert not is_idle(limiter)
 
 
-async def test_the_account_rate_limit_spaces_sends(server: ScriptedServer) -> None:
+async def test_the_account_rate_limit_spaces_sends(telnyx_sandbox: Sandbox) -> None:
     loop = asyncio.get_running_loop()
     sent_at: list[float] = []
 
@@ -51,7 +52,7 @@ async def test_the_account_rate_limit_spaces_sends(server: ScriptedServer) -> No
         sent_at.append(loop.time())
 
     start = loop.time()
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = client.messages.send_many(
             make_requests(30), concurrency=10, rate_limit=20, before_send=before_send
         )
@@ -62,7 +63,7 @@ async def test_the_account_rate_limit_spaces_sends(server: ScriptedServer) -> No
     assert sum(1 for t in sent_at if t - start <= 0.25) <= 25
 
 
-async def test_a_slow_sender_does_not_hold_up_the_others(server: ScriptedServer) -> None:
+async def test_a_slow_sender_does_not_hold_up_the_others(telnyx_sandbox: Sandbox) -> None:
     requests = [
         tgm.GroupMmsRequest(from_=FROM, to=TO, text="first from the slow sender"),
         tgm.GroupMmsRequest(from_=FROM, to=TO, text="second from the slow sender"),
@@ -75,12 +76,12 @@ async def test_a_slow_sender_does_not_hold_up_the_others(server: ScriptedServer)
         sent_at[request.text] = loop.time()
 
     start = loop.time()
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = client.messages.send_many(
             requests, concurrency=3, per_sender_rate=1.0, before_send=before_send
         )
         assert all([r.ok async for r in results])
-    order = [seen.json()["text"] for seen in server.seen]
+    order = [seen.json()["text"] for seen in telnyx_sandbox.requests]
     # The slow sender's second message waits a second for its bucket; the other
     # sender's message does not wait behind it.
     assert order.index("from another sender") < order.index("second from the slow sender")
@@ -96,56 +97,60 @@ async def test_per_sender_limiters_do_not_grow_with_every_sender_ever_seen() -> 
     assert len(limiters) <= 1024
 
 
-async def test_a_429_pauses_every_worker_for_its_retry_after(server: ScriptedServer) -> None:
+async def test_a_429_pauses_every_worker_for_its_retry_after(telnyx_sandbox: Sandbox) -> None:
     # The first request is throttled for 0.6 s; the three others of the first wave
     # take 0.4 s. Without a shared pause they would send again at 0.4 s.
-    server.push(rate_limited(0.6), Reply(delay=0.4), Reply(delay=0.4), Reply(delay=0.4))
-    async with tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url) as client:
+    telnyx_sandbox.faults.script(Fault.status(429, retry_after=0.6), *[Fault.delay(0.4)] * 3)
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         results = [r async for r in client.messages.send_many(make_requests(12), concurrency=4)]
     assert all(r.ok for r in results)
-    assert server.posts == 13
-    throttled_at = server.seen[0].at
-    later = server.seen[4:]
-    assert all(seen.at >= throttled_at + 0.6 for seen in later)
+    assert telnyx_sandbox.request_count == 13
+    # The sandbox's own record of arrivals: nothing came during the pause.
+    arrivals = [seen.arrived_at for seen in telnyx_sandbox.requests]
+    assert all(at >= arrivals[0] + 0.6 for at in arrivals[4:])
     retried = [r for r in results if r.attempts == 2]
     assert len(retried) == 1
 
 
-async def test_throttling_slows_the_batch_instead_of_failing_rows(server: ScriptedServer) -> None:
+async def test_throttling_slows_the_batch_instead_of_failing_rows(telnyx_sandbox: Sandbox) -> None:
     # The client's own retries are off: every 429 is the fan-out's to absorb.
-    server.push(*[rate_limited(0.01) for _ in range(6)])
+    telnyx_sandbox.faults.script(*[Fault.status(429, retry_after=0.01)] * 6)
     async with tgm.AsyncTelnyx(
-        api_key=KEY, base_url=server.base_url, retry=tgm.RetryPolicy(max_attempts=1)
+        api_key=KEY, base_url=telnyx_sandbox.base_url, retry=tgm.RetryPolicy(max_attempts=1)
     ) as client:
         results = [r async for r in client.messages.send_many(make_requests(4), concurrency=2)]
     assert all(r.ok for r in results)
-    assert server.posts == 4 + 6
+    assert telnyx_sandbox.request_count == 4 + 6
+    assert len(telnyx_sandbox.messages) == 4
 
 
 async def test_sustained_throttling_still_ends_with_the_rows_failed(
-    server: ScriptedServer,
+    telnyx_sandbox_factory: Callable[..., Sandbox],
 ) -> None:
-    server.default = rate_limited(0)
+    always = FaultRates(rates={Fault.status(429, retry_after=0): 1.0})
+    sandbox = telnyx_sandbox_factory(fault_rates=always)
     async with tgm.AsyncTelnyx(
-        api_key=KEY, base_url=server.base_url, retry=fast_retry(max_attempts=2)
+        api_key=KEY, base_url=sandbox.base_url, retry=fast_retry(max_attempts=2)
     ) as client:
         results = [r async for r in client.messages.send_many(make_requests(3), concurrency=3)]
     assert all(isinstance(r.error, tgm.RateLimitError) for r in results)
     assert not any(r.outcome_unknown for r in results)
     rounds = RATE_LIMIT_REQUEUES + 1
-    assert server.posts == 3 * rounds * 2
+    assert sandbox.request_count == 3 * rounds * 2
+    assert sandbox.messages == []
     assert all(r.attempts == rounds * 2 for r in results)
 
 
 async def test_a_429_asking_more_than_the_policy_allows_fails_the_row_at_once(
-    server: ScriptedServer,
+    telnyx_sandbox: Sandbox,
 ) -> None:
-    server.push(rate_limited(120))
+    telnyx_sandbox.faults.script(Fault.status(429, retry_after=120))
     async with tgm.AsyncTelnyx(
-        api_key=KEY, base_url=server.base_url, retry=tgm.RetryPolicy(max_retry_after=0.2)
+        api_key=KEY, base_url=telnyx_sandbox.base_url, retry=tgm.RetryPolicy(max_retry_after=0.2)
     ) as client:
         results = [r async for r in client.messages.send_many(make_requests(3), concurrency=1)]
     assert isinstance(results[0].error, tgm.RateLimitError)
     assert [r.ok for r in results] == [False, True, True]
     # The pause was capped at max_retry_after, so the batch went on.
-    assert server.seen[1].at - server.seen[0].at >= 0.2
+    first, second = telnyx_sandbox.requests[:2]
+    assert second.arrived_at - first.arrived_at >= 0.2

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -95,6 +97,25 @@ def test_messages_are_kept_in_order_and_requests_as_they_arrived(telnyx_sandbox:
     assert requests[0].method == "POST"
     assert requests[0].path == "/v2/messages/group_mms"
     assert requests[0].headers["Authorization"] == "Bearer test-key"
+
+
+def test_each_request_records_its_arrival_on_the_sandbox_clock(
+    telnyx_sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    ticks = itertools.count(100.0, 10.0)
+    sandbox = telnyx_sandbox_factory(clock=lambda: next(ticks))
+    post(sandbox.base_url)
+    post(sandbox.base_url, b"{broken")
+
+    assert [r.arrived_at for r in sandbox.requests] == [100.0, 110.0]
+
+
+def test_arrivals_default_to_the_monotonic_clock(telnyx_sandbox: Sandbox) -> None:
+    before = time.monotonic()
+    post(telnyx_sandbox.base_url)
+    after = time.monotonic()
+
+    assert before <= telnyx_sandbox.requests[0].arrived_at <= after
 
 
 def test_reset_forgets_messages_requests_and_scripted_faults(telnyx_sandbox: Sandbox) -> None:

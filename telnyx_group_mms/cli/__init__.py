@@ -18,6 +18,7 @@ __all__ = ["COMMANDS", "main"]
 #: Subcommand name -> ``"module:attribute"`` of its :class:`click.Command`.
 COMMANDS: dict[str, str] = {
     "bulk": "telnyx_group_mms.cli.bulk:bulk",
+    "demo": "telnyx_group_mms.cli.demo:demo",
     "sandbox": "telnyx_group_mms.cli.sandbox:sandbox",
     "send": "telnyx_group_mms.cli.send:send",
 }

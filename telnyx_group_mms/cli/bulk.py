@@ -4,59 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
-from typing import IO, Final, Never
+from typing import Final
 
 import click
-from tqdm import tqdm
 
-from ..bulk import BulkProgress, BulkSummary, run_bulk
+from ..bulk import BulkSummary, run_bulk
 from ..bulk_input import InputError
 from ..errors import TelnyxError
 from ..ledger import LedgerError
+from .progress import progress_shown
 
 __all__ = ["bulk"]
 
-#: Seconds between progress lines when stdout is not a terminal.
-LINE_INTERVAL: Final = 5.0
 #: Telnyx's default account-wide limit for MMS, messages per second.
 DEFAULT_RATE: Final = 15.0
-
-
-class _Progress:
-    """A bar on a terminal; otherwise a plain line every few seconds and at the end."""
-
-    def __init__(self, out: IO[str]) -> None:
-        self._out = out
-        self._bar: tqdm[Never] | None = None
-        self._interactive = out.isatty()
-        self._last_line = 0.0
-
-    def __call__(self, state: BulkProgress) -> None:
-        if self._interactive:
-            self._draw(state)
-            return
-        now = time.monotonic()
-        finished = state.done == state.total
-        if state.done and (finished or now - self._last_line >= LINE_INTERVAL):
-            self._last_line = now
-            click.echo(
-                f"progress: {state.done}/{state.total} done (sent {state.sent}, failed "
-                f"{state.failed}, unknown {state.unknown}) {state.rate:.1f} msg/s",
-                file=self._out,
-            )
-
-    def _draw(self, state: BulkProgress) -> None:
-        if self._bar is None:
-            self._bar = tqdm(total=state.total, unit="msg", file=self._out, leave=True)
-        bar = self._bar
-        bar.set_postfix(sent=state.sent, failed=state.failed, unknown=state.unknown, refresh=False)
-        bar.update(state.done - bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 def _report(summary: BulkSummary) -> None:
@@ -141,8 +103,11 @@ def bulk(
     The key comes from TELNYX_API_KEY (and the API root from TELNYX_BASE_URL). Exit status:
     0 when every row is sent, 1 when some failed, are unknown or were bad, 2 on usage errors.
     """
-    progress = _Progress(sys.stdout)
-    try:
+    interrupted = (
+        "interrupted: the ledger is consistent; run the same command again to resume "
+        "(rows that were in flight become 'unknown')"
+    )
+    with progress_shown(interrupted=interrupted) as progress:
         run = run_bulk(
             input_path,
             ledger_path=ledger,
@@ -154,21 +119,11 @@ def bulk(
             dry_run=dry_run,
             progress=progress,
         )
-        summary = asyncio.run(run)
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(
-            "interrupted: the ledger is consistent; run the same command again to resume "
-            "(rows that were in flight become 'unknown')",
-            err=True,
-        )
-        sys.exit(130)
-    except LedgerError as exc:
-        progress.close()
-        raise click.ClickException(str(exc)) from exc
-    except (InputError, TelnyxError) as exc:
-        progress.close()
-        raise click.UsageError(str(exc)) from exc
-    progress.close()
+        try:
+            summary = asyncio.run(run)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except (InputError, TelnyxError) as exc:
+            raise click.UsageError(str(exc)) from exc
     _report(summary)
     sys.exit(summary.exit_code)

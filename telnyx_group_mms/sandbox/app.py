@@ -44,6 +44,9 @@ class RecordedRequest:
     path: str
     headers: Mapping[str, str]
     body: bytes
+    arrived_at: float
+    """When its body had been read, on the sandbox's monotonic clock (``time.monotonic``
+    unless the sandbox was given another): compare arrivals, e.g. to see a pause."""
 
     def json(self) -> Any:
         """The body parsed as JSON.
@@ -86,6 +89,7 @@ class GroupMmsHandler:
         on_accept: Callable[[Message], None],
         webhook_url: str | None,
         webhook_failover_url: str | None,
+        clock: Callable[[], float],
     ) -> None:
         self._converter = converter
         self._account = account
@@ -96,6 +100,7 @@ class GroupMmsHandler:
         self._on_accept = on_accept
         self._webhook_url = webhook_url
         self._webhook_failover_url = webhook_failover_url
+        self._clock = clock
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one request."""
@@ -106,7 +111,11 @@ class GroupMmsHandler:
             return _errors(413, [too_large], {"x-request-id": str(uuid.uuid4())})
         self._on_request(
             RecordedRequest(
-                method=request.method, path=request.path, headers=dict(request.headers), body=body
+                method=request.method,
+                path=request.path,
+                headers=dict(request.headers),
+                body=body,
+                arrived_at=self._clock(),
             )
         )
         headers = {"x-request-id": str(uuid.uuid4())}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
@@ -53,7 +54,8 @@ class Sandbox:
         webhook_max_attempts: POSTs per URL and event before giving up on that URL.
         webhook_retry_delay: Seconds before the first webhook retry (doubling after).
         max_history: Keep at most this many recent requests and messages (all by default).
-        clock: The monotonic clock the rate limit reads; tests may freeze it.
+        clock: The monotonic clock the rate limit and :attr:`RecordedRequest.arrived_at`
+            read; tests may freeze it.
 
     Raises:
         ValueError: A setting is out of range.
@@ -92,7 +94,8 @@ class Sandbox:
         self._webhook_url = webhook_url
         self._webhook_failover_url = webhook_failover_url
         self.faults = FaultPlan(rates=fault_rates, seed=seed)
-        self._limiter = None if mps is None else RateLimiter(limit=mps, clock=clock)
+        self._clock = clock or time.monotonic
+        self._limiter = None if mps is None else RateLimiter(limit=mps, clock=self._clock)
         self._converter = get_converter()
         try:
             signer: Signer | None = Signer()
@@ -202,6 +205,7 @@ class Sandbox:
             on_accept=self._accept,
             webhook_url=self._webhook_url,
             webhook_failover_url=self._webhook_failover_url,
+            clock=self._clock,
         )
         runner = web.AppRunner(
             build_app(handler),
