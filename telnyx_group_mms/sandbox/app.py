@@ -43,13 +43,22 @@ _STATUS_CODES = {
 }
 
 
+def _redacted(headers: Mapping[str, str]) -> str:
+    # A repr lands in test reports and CI logs: never with the key a client sent.
+    shown = {k: "<redacted>" if k.lower() == "authorization" else v for k, v in headers.items()}
+    return repr(shown)
+
+
 @attrs.frozen(kw_only=True)
 class RecordedRequest:
-    """One request the sandbox received, as it arrived."""
+    """One request the sandbox received, as it arrived.
+
+    ``headers`` holds them all, ``Authorization`` included; only the ``repr`` hides it.
+    """
 
     method: str
     path: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=_redacted)
     body: bytes
 
     def json(self) -> Any:
