@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import attrs
 import pytest
@@ -21,7 +23,11 @@ import telnyx_group_mms as tgm
 
 from .soak_support import (
     FAULT_RATES,
+    FROM,
+    KEY,
     RETRY,
+    TIMEOUT,
+    TO,
     Footprint,
     Record,
     Row,
@@ -82,6 +88,64 @@ def test_the_soak_catches_double_sends_when_unknown_outcomes_are_retried() -> No
         box.close()
 
     assert any("accepted twice" in p for p in found), found
+
+
+STATES = ("sent", "failed", "unknown")
+
+
+async def _bulk(
+    base_url: str, path: Path, results: Path, retry: tgm.RetryPolicy
+) -> tgm.BulkSummary:
+    async with tgm.AsyncTelnyx(
+        api_key=KEY, base_url=base_url, timeout=TIMEOUT, retry=retry, max_connections=32
+    ) as client:
+        return await tgm.run_bulk(path, client=client, results_path=results, concurrency=32)
+
+
+def _states(results: Path) -> dict[str, tuple[str, str | None]]:
+    """Each row's text -> (state, message id), from a results file (line n is row n - 2)."""
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    return {f"bulk {r['line'] - 2}": (r["state"], r["message_id"]) for r in rows}
+
+
+@pytest.mark.slow
+def test_a_bulk_file_under_faults_run_twice_sends_each_row_at_most_once(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    n = 3000
+    path = tmp_path / "batch.csv"
+    path.write_text(
+        "from,to,text\n" + "".join(f"{FROM},{';'.join(TO)},bulk {i}\n" for i in range(n))
+    )
+
+    # No retries in the first run, so that its 503s leave rows failed for the second.
+    once = attrs.evolve(RETRY, max_attempts=1)
+    first = asyncio.run(_bulk(sandbox.base_url, path, tmp_path / "first.jsonl", once))
+    after_first = Record.read(sandbox)
+    second = asyncio.run(_bulk(sandbox.base_url, path, tmp_path / "second.jsonl", RETRY))
+    after_second = Record.read(sandbox)
+
+    one, two = _states(tmp_path / "first.jsonl"), _states(tmp_path / "second.jsonl")
+    counts = {name: Counter(s for s, _ in run.values()) for name, run in (("1", one), ("2", two))}
+    print(json.dumps({**counts, "faults": after_second.stats["faults"]}))  # the numbers, with -s
+    in_first = {state: {t for t, (s, _) in one.items() if s == state} for state in STATES}
+    assert len(one) == len(two) == n
+    assert {s for s, _ in [*one.values(), *two.values()]} <= set(STATES)
+    assert first.failed and first.unknown, "the faults reached the ledger"
+    # Never twice, across both runs; each accepted message a success or an unknown.
+    assert len(after_second.accepted) == len(set(after_second.accepted))
+    for states, record in ((one, after_first), (two, after_second)):
+        sent = {t: mid for t, (s, mid) in states.items() if s == "sent"}
+        unknown = {t for t, (s, _) in states.items() if s == "unknown"}
+        assert all(record.ids.get(t) == mid for t, mid in sent.items())
+        assert set(record.accepted) - sent.keys() <= unknown
+    # The second run sent only rows the first one failed: never a sent or unknown row.
+    resent = after_second.accepted[len(after_first.accepted) :]
+    assert resent
+    assert set(resent) <= in_first["failed"]
+    assert all(two[t][0] == "sent" for t in in_first["sent"])
+    assert all(two[t][0] == "unknown" for t in in_first["unknown"])
+    assert second.sent_before == first.sent
 
 
 # -- the checker, on made-up runs ----------------------------------------------------------
