@@ -40,6 +40,8 @@ from .soak_support import (
 )
 
 N = 20_000
+# The soak counts open files and reads its RSS in /proc (Linux).
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
 
 
 @pytest.fixture
@@ -60,6 +62,7 @@ def _report(run: SoakRun, record: Record) -> list[str]:
 
 
 @pytest.mark.slow
+@needs_proc
 def test_20000_async_sends_under_faults_keep_every_invariant(sandbox: SandboxProcess) -> None:
     run = asyncio.run(soak_async(sandbox.base_url, N))
 
@@ -67,6 +70,7 @@ def test_20000_async_sends_under_faults_keep_every_invariant(sandbox: SandboxPro
 
 
 @pytest.mark.slow
+@needs_proc
 def test_20000_sync_sends_from_8_threads_on_one_client_keep_every_invariant(
     sandbox: SandboxProcess,
 ) -> None:
@@ -76,6 +80,7 @@ def test_20000_sync_sends_from_8_threads_on_one_client_keep_every_invariant(
 
 
 @pytest.mark.slow
+@needs_proc
 def test_the_soak_catches_double_sends_when_unknown_outcomes_are_retried() -> None:
     # The opt-in that Telnyx's lack of an idempotency key makes dangerous: prove the
     # soak would see what it does.
