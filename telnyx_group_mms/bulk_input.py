@@ -145,7 +145,7 @@ def _jsonl_rows(path: Path) -> Iterator[InputRow]:
                 continue
             try:
                 document = json.loads(raw)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." too deep
                 yield _bad(line, raw, f"not valid JSON: {exc}")
                 continue
             if not isinstance(document, dict):

@@ -85,13 +85,21 @@ def resolve_config(
     key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
     if key is None or not key.strip():
         raise TelnyxError("no API key: pass api_key=... or set TELNYX_API_KEY")
+    key = key.strip()
+    # Caught here, not as a raw ValueError from the HTTP layer at the first send; the
+    # message never quotes the key.
+    if not key.isprintable() or any(c.isspace() for c in key):
+        raise TelnyxError(
+            "the API key contains a space or an unprintable character (a line break "
+            "copied with it?), which no HTTP header can carry"
+        )
     url = base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL
     if not timeout > 0:
         raise TelnyxError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if max_connections < 1:
         raise TelnyxError(f"max_connections must be at least 1, got {max_connections!r}")
     return ClientConfig(
-        api_key=key.strip(),
+        api_key=key,
         base_url=_check_base_url(url),
         timeout=float(timeout),
         retry=retry if retry is not None else RetryPolicy(),

@@ -46,7 +46,9 @@ def encode_request(converter: cattrs.Converter, request: GroupMmsRequest) -> byt
 def _load_json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser can follow ("[[[[..."), which
+        # fits easily under the response cap.
         return None
 
 

@@ -37,9 +37,21 @@ def _as_str_tuple(value: object, field: str) -> tuple[str, ...]:
     return items
 
 
+def _check_sendable(field: str, value: str) -> None:
+    # A lone surrogate (left by a lenient decode, or by a JSON "\ud800" escape) cannot be
+    # encoded as UTF-8: refuse it here, not when the body is encoded inside a send.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _fail(
+            field, f"has a lone surrogate at position {exc.start}, which is not valid text"
+        ) from None
+
+
 def _check_url(field: str, value: object) -> None:
     if not isinstance(value, str):
         raise _fail(field, f"must be a string, not {type(value).__name__}")
+    _check_sendable(field, value)
     if _HTTP_URL.fullmatch(value) is None:
         raise _fail(field, f"{value!r} is not an http(s) URL")
 
@@ -99,8 +111,11 @@ class GroupMmsRequest:
                 raise _fail("text", f"must be a string, not {type(self.text).__name__}")
             if not self.text:
                 raise _fail("text", "must not be empty; omit it to send media only")
-        if self.subject is not None and not isinstance(self.subject, str):
-            raise _fail("subject", f"must be a string, not {type(self.subject).__name__}")
+            _check_sendable("text", self.text)
+        if self.subject is not None:
+            if not isinstance(self.subject, str):
+                raise _fail("subject", f"must be a string, not {type(self.subject).__name__}")
+            _check_sendable("subject", self.subject)
 
         if self.media_urls is not None:
             media = _as_str_tuple(self.media_urls, "media_urls")

@@ -42,6 +42,8 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
     TypeError,
     KeyError,
     AttributeError,
+    # A JSON number too large for a float (1e999) is infinity, which no int can hold.
+    OverflowError,
 )
 
 # attrs fields whose Python name differs from the wire name.

@@ -155,6 +155,21 @@ def test_jsonl_rows_use_the_wire_form_and_report_bad_lines(tmp_path: Path) -> No
     assert rows[0].request is not None and rows[0].request.from_ == FROM
 
 
+def test_jsonl_lines_that_would_fail_at_send_time_are_bad_rows_not_a_failed_batch(
+    tmp_path: Path,
+) -> None:
+    rows = rows_of(
+        tmp_path / "in.jsonl",
+        "[" * 100_000 + "]" * 100_000 + "\n"  # deeper than a JSON parser can follow
+        f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "caf\\udce9"}}\n'  # a lone surrogate
+        f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "fine"}}\n',
+    )
+    assert [r.line for r in rows] == [1, 2, 3]
+    assert "not valid JSON" in (rows[0].error or "")
+    assert "text: has a lone surrogate" in (rows[1].error or "")
+    assert rows[2].error is None
+
+
 def test_the_format_is_taken_from_the_suffix_or_else_the_content(tmp_path: Path) -> None:
     jsonl = tmp_path / "rows.txt"
     jsonl.write_text(f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "x"}}\n')

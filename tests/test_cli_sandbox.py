@@ -12,6 +12,7 @@ from telnyx_group_mms.sandbox import Sandbox
 
 from .cli_runner import Server, run
 from .conftest import FROM, TO, fast_retry
+from .wire_client import control
 
 
 def _announced(server: Server) -> dict[str, str]:
@@ -88,6 +89,25 @@ def test_the_sandbox_command_applies_the_rate_limit() -> None:
     assert errors[0].code == "10011"
 
 
+def test_the_sandbox_command_serves_its_record_and_keeps_max_history_messages() -> None:
+    server = Server(["sandbox", "--port", "0", "--api-key", "secret", "--max-history", "2"])
+    try:
+        base_url = _announced(server)["TELNYX_BASE_URL"]
+        with tgm.Telnyx(api_key="secret", base_url=base_url) as client:
+            for i in range(3):
+                client.messages.send_group_mms(from_=FROM, to=TO, text=f"hi {i}")
+        stats = control(base_url, "stats", key="secret").json()["data"]
+        listed = control(base_url, "messages", key="secret").json()
+        refused = control(base_url, "stats", key="other").status
+    finally:
+        server.process.send_signal(signal.SIGINT)
+        assert server.finish().code == 0
+
+    assert stats == {"requests": 3, "accepted": 3, "in_flight": 0, "faults": {}}
+    assert [m["text"] for m in listed["data"]] == ["hi 1", "hi 2"]
+    assert refused == 401
+
+
 def test_a_port_in_use_is_one_line_and_exit_1() -> None:
     with Sandbox() as taken:
         result = run("sandbox", "--port", str(taken.port))
@@ -104,6 +124,7 @@ def test_a_port_in_use_is_one_line_and_exit_1() -> None:
         (["--fault-rate", "503"], "expected FAULT=RATE"),
         (["--fault-rate", "503=0.7", "--fault-rate", "drop=0.7"], "add up to more than 1"),
         (["--mps", "0"], "--mps"),
+        (["--max-history", "0"], "--max-history"),
         (["--delivery-failure-rate", "2"], "--delivery-failure-rate"),
     ],
 )

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.protocol import decode_message
+from telnyx_group_mms.protocol import decode_message, error_from_response
 from telnyx_group_mms.serialization import get_converter, make_converter
 
 SPEC = yaml.safe_load((Path(__file__).parent / "data" / "telnyx-openapi-group-mms.yml").read_text())
@@ -114,13 +114,36 @@ def test_error_codes_are_kept_as_the_string_telnyx_sent() -> None:
         b'{"data": {"cost": {"amount": "lots"}}}',
         b'{"data": {"received_at": "yesterday"}}',
         b"\xff\xfe",
+        # Numbers no integer field can hold: json reads them as float infinity.
+        b'{"data": {"parts": 1e999}}',
+        b'{"data": {"num_chars": -Infinity}}',
+        b'{"data": {"media": [{"size": 1e400}]}}',
+        # Nesting deep enough to exhaust the recursion limit of a JSON parser.
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"data": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001,
     ],
+    ids=lambda body: repr(body[:40]),
 )
 def test_a_body_that_is_not_a_message_raises_response_validation_error(body: bytes) -> None:
     with pytest.raises(tgm.APIResponseValidationError) as info:
         decode_message(get_converter(), 200, body)
     assert info.value.outcome_unknown is True
     assert info.value.body == body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"errors": [{"code": "10007", "meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]}",
+        b'{"errors": [{"code": 1e999, "title": -1e999}]}',
+    ],
+    ids=["deep", "deep meta", "infinite code"],
+)
+def test_an_error_body_of_any_depth_or_number_gives_an_api_status_error(body: bytes) -> None:
+    error = error_from_response(get_converter(), 502, {}, body)
+    assert isinstance(error, tgm.InternalServerError)
+    assert error.body == body
 
 
 def test_a_message_round_trips_through_the_wire_format() -> None:

@@ -50,6 +50,12 @@ BAD_BODIES = [
     pytest.param(_body(text=""), "10004", "/text", id="empty text and no media"),
     pytest.param(_body(text=5), "10015", "/text", id="text not a string"),
     pytest.param(_body(subject=["x"]), "10015", "/subject", id="subject not a string"),
+    # JSON's "\ud800" escape: a lone surrogate, which no UTF-8 text can hold.
+    pytest.param(_body(text="a\ud800"), "10015", "/text", id="text with a lone surrogate"),
+    pytest.param(_body(subject="\udfff"), "10015", "/subject", id="subject lone surrogate"),
+    pytest.param(
+        _body(media_urls=["https://x.test/\udc80"]), "10003", "/media_urls/0", id="url surrogate"
+    ),
     pytest.param(_body(media_urls="https://x.test/a.png"), "10015", "/media_urls", id="media str"),
     pytest.param(
         _body(media_urls=[f"https://x.test/{i}.png" for i in range(11)]),
@@ -94,7 +100,9 @@ def test_every_problem_of_a_body_is_reported_at_once(telnyx_sandbox: Sandbox) ->
 
 
 @pytest.mark.parametrize(
-    "raw", [b"{not json", b"", b"\xff\xfe", b'"a string"', b"[1, 2]"], ids=repr
+    "raw",
+    [b"{not json", b"", b"\xff\xfe", b'"a string"', b"[1, 2]", b"[" * 100_000 + b"]" * 100_000],
+    ids=lambda raw: repr(raw[:20]),
 )
 def test_a_body_that_is_not_a_json_object_is_a_bad_request_code_10015(
     telnyx_sandbox: Sandbox, raw: bytes

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import zlib
+from collections.abc import Callable, Iterator
 
 import aiohttp
 import pytest
@@ -13,6 +15,7 @@ from aioresponses import aioresponses
 import telnyx_group_mms as tgm
 
 from .conftest import FROM, KEY, TO, fast_retry
+from .raw_server import Answer, RawServer
 from .scripted_server import Reply, ScriptedServer
 
 URL = re.compile(r"^https://api\.telnyx\.test/v2/messages/group_mms$")
@@ -132,6 +135,61 @@ async def test_a_decompression_bomb_is_stopped_at_the_cap(server: ScriptedServer
     ) as client:
         with pytest.raises(tgm.APIResponseValidationError):
             await client.messages.send_group_mms(from_=FROM, to=TO, text="Hello")
+
+
+@pytest.fixture
+def raw_server() -> Iterator[RawServer]:
+    srv = RawServer().start()
+    yield srv
+    srv.stop()
+
+
+def _endless(head: bytes, chunk: Callable[[], bytes]) -> Answer:
+    def answer() -> Iterator[bytes]:
+        yield head
+        while True:
+            yield chunk()
+
+    return answer
+
+
+def _endless_gzip() -> Answer:
+    # A gzip stream of zeros that never ends: about 64 bytes on the wire per 64 KiB.
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(64 * 1024)
+    head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n"
+    return _endless(head, lambda: squeeze.compress(zeros) + squeeze.flush(zlib.Z_SYNC_FLUSH))
+
+
+SPACES = b" " * 65536
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _endless(
+            OK + b"Transfer-Encoding: chunked\r\n\r\n", lambda: b"10000\r\n" + SPACES + b"\r\n"
+        ),
+        _endless(OK + b"Connection: close\r\n\r\n", lambda: SPACES),
+        _endless(OK + b"Content-Length: 10000000000\r\n\r\n", lambda: SPACES),
+        _endless_gzip(),
+    ],
+    ids=["chunked", "no length", "10 GB length", "gzip bomb"],
+)
+async def test_an_endless_body_is_refused_at_the_cap_without_being_read(
+    raw_server: RawServer, answer: Answer
+) -> None:
+    # An endless body cannot be read in full: the error (not a timeout) proves the
+    # client stopped at the cap.
+    raw_server.answer = answer
+    async with tgm.AsyncTelnyx(
+        api_key=KEY, base_url=raw_server.base_url, max_response_bytes=1_000_000, timeout=60
+    ) as client:
+        with pytest.raises(tgm.APIResponseValidationError, match="over 1000000 bytes") as info:
+            await client.messages.send_group_mms(from_=FROM, to=TO, text="Hello")
+    assert info.value.outcome_unknown is True
+    assert raw_server.requests == 1
 
 
 async def test_a_compressed_message_is_read_normally(server: ScriptedServer) -> None:

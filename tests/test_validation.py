@@ -87,6 +87,32 @@ def test_media_without_text_is_a_valid_message() -> None:
     assert req.text is None
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"text": "caf\udce9 tonight"}, "text"),
+        ({"subject": "\ud800"}, "subject"),
+        ({"media_urls": ["https://example.com/\udfff.png"]}, "media_urls[0]"),
+        ({"webhook_url": "https://example.com/\ud83d"}, "webhook_url"),
+        ({"webhook_failover_url": "https://\udc80.example.com/"}, "webhook_failover_url"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_at_construction_not_at_send(
+    overrides: dict[str, Any], field: str
+) -> None:
+    # What a bad decode (errors="surrogateescape") or a JSON "\ud800" escape leaves in a
+    # string: it cannot be sent as UTF-8, and must not fail later, inside a fan-out.
+    with pytest.raises(tgm.RequestValidationError) as info:
+        make(**overrides)
+    assert info.value.field == field
+    assert "tonight" not in str(info.value)
+
+
+def test_text_with_any_valid_unicode_is_kept() -> None:
+    text = "\U0001f600 \u00e9\u0301 \u4f60\u597d \x00 \u202e"
+    assert make(text=text, subject=text).text == text
+
+
 def test_the_validation_error_never_echoes_the_message_text() -> None:
     with pytest.raises(tgm.RequestValidationError) as info:
         make(text="secret words", to=["bad"])

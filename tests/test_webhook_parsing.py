@@ -92,6 +92,8 @@ def test_str_and_mapping_bodies_parse_alike() -> None:
         ({"occurred_at": "yesterday"}, "does not have the expected shape"),
         ({"record_type": 7}, "data.record_type"),
         ({"payload": {"parts": "many"}}, "does not have the expected shape"),
+        ({"payload": {"parts": float("inf")}}, "does not have the expected shape"),
+        ({"payload": {"media": [{"size": float("-inf")}]}}, "does not have the expected shape"),
         ({"payload": []}, "data.payload"),
         ({"id": ""}, "data.id"),
     ],
@@ -117,6 +119,15 @@ def test_malformed_meta_is_not_an_event(meta: object, cause: str) -> None:
     document["meta"] = meta
     with pytest.raises(WebhookVerificationError, match=cause):
         parse_event(document)
+
+
+def test_a_signed_body_with_a_number_too_large_for_any_int_is_rejected_not_raised() -> None:
+    # 1e999 reads as float infinity: a parse failure, never an OverflowError to the caller.
+    signer = Signer()
+    body = body_of(envelope()).replace(b'"parts": 1,', b'"parts": 1e999,')
+    assert b"1e999" in body
+    with pytest.raises(WebhookVerificationError, match="expected shape"):
+        unwrap(body, signer.headers(body), public_key=signer.public_key, now=NOW)
 
 
 def test_events_are_frozen() -> None:

@@ -43,7 +43,6 @@ def post(
     method: str = "POST",
 ) -> Answer:
     """One request on a fresh connection; a dict body is sent as JSON."""
-    url = urlsplit(base_url)
     raw = (
         json.dumps(GOOD_BODY if body is None else body).encode()
         if not isinstance(body, bytes)
@@ -54,9 +53,24 @@ def post(
         sent["Authorization"] = f"Bearer {key}"
     if content_type is not None:
         sent["Content-Type"] = content_type
+    return _exchange(base_url, method, urlsplit(base_url).path + path, raw, sent)
+
+
+def control(base_url: str, route: str, *, key: str | None = "test-key", query: str = "") -> Answer:
+    """``GET /_sandbox/<route>`` of the sandbox whose API root is ``base_url``."""
+    sent = {} if key is None else {"Authorization": f"Bearer {key}"}
+    target = f"/_sandbox/{route}" + (f"?{query}" if query else "")
+    return _exchange(base_url, "GET", target, None, sent)
+
+
+def _exchange(
+    base_url: str, method: str, target: str, body: bytes | None, headers: dict[str, str]
+) -> Answer:
+    """One request on a fresh connection."""
+    url = urlsplit(base_url)
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
     try:
-        conn.request(method, url.path + path, body=raw, headers=sent)
+        conn.request(method, target, body=body, headers=headers)
         response = conn.getresponse()
         return Answer(
             status=response.status,

@@ -11,7 +11,7 @@ import click
 from ..sandbox import DeliveryOutcomes, Fault, FaultRates, Sandbox
 from .errors import Failure, SettingError
 
-# A long-running sandbox keeps this many recent requests and messages in memory.
+# By default a long-running sandbox keeps this many recent requests and messages in memory.
 _HISTORY = 10_000
 
 
@@ -52,6 +52,10 @@ def _fault_rates(
     "--mps", type=click.IntRange(min=1),
     help="Messages per second per API key; more are answered 429 (code 10011).",
 )  # fmt: skip
+@click.option(
+    "--max-history", type=click.IntRange(min=1), default=_HISTORY, show_default=True,
+    help="Recent requests and messages kept, and listed at GET /_sandbox/messages.",
+)  # fmt: skip
 @click.option("--webhook-url", metavar="URL", help="Default webhook URL for delivery updates.")
 @click.option("--webhook-failover-url", metavar="URL", help="Default failover webhook URL.")
 @click.option(
@@ -66,6 +70,7 @@ def sandbox(
     fault_rates: FaultRates | None,
     seed: int | None,
     mps: int | None,
+    max_history: int,
     webhook_url: str | None,
     webhook_failover_url: str | None,
     delivery_failure_rate: float,
@@ -73,7 +78,9 @@ def sandbox(
     """Run a local stand-in for Telnyx's group MMS API until Ctrl-C.
 
     Prints the base URL to give a client, and the public key that verifies the
-    webhooks it sends.
+    webhooks it sends. What it saw can be read, with the API key as for the API, at
+    GET /_sandbox/stats (counts of requests, accepted messages, requests in flight and
+    faults served) and GET /_sandbox/messages?offset=N&limit=M (accepted messages).
     """
     try:
         box = Sandbox(
@@ -86,7 +93,7 @@ def sandbox(
             webhook_url=webhook_url,
             webhook_failover_url=webhook_failover_url,
             delivery=DeliveryOutcomes(failure_rate=delivery_failure_rate),
-            max_history=_HISTORY,
+            max_history=max_history,
         )
     except (ValueError, ImportError) as exc:
         raise SettingError(str(exc)) from exc

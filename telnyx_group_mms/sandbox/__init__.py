@@ -6,6 +6,7 @@
 """
 
 from .app import RecordedRequest
+from .control import SandboxStats
 from .faults import Fault, FaultKind, FaultPlan, FaultRates
 from .server import Sandbox
 from .webhooks import DeliveryOutcomes, WebhookAttempt
@@ -18,5 +19,6 @@ __all__ = [
     "FaultRates",
     "RecordedRequest",
     "Sandbox",
+    "SandboxStats",
     "WebhookAttempt",
 ]

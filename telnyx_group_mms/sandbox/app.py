@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -14,10 +14,17 @@ from aiohttp import web
 
 from ..models import Message, MessageError
 from ..protocol import GROUP_MMS_PATH
-from .faults import Fault, FaultKind, FaultPlan, RateLimiter
+from .faults import Fault, FaultKind, FaultPlan, RateLimiter, seconds_text
 from .wire import Account, api_error, build_message, error_json, message_json, now, parse_request
 
-__all__ = ["API_PREFIX", "GroupMmsHandler", "RecordedRequest", "build_app"]
+__all__ = [
+    "API_PREFIX",
+    "GroupMmsHandler",
+    "RecordedRequest",
+    "authorized_token",
+    "build_app",
+    "errors_response",
+]
 
 #: The sandbox serves the API under this prefix, as Telnyx does (``.../v2``).
 API_PREFIX = "/v2"
@@ -36,13 +43,22 @@ _STATUS_CODES = {
 }
 
 
+def _redacted(headers: Mapping[str, str]) -> str:
+    # A repr lands in test reports and CI logs: never with the key a client sent.
+    shown = {k: "<redacted>" if k.lower() == "authorization" else v for k, v in headers.items()}
+    return repr(shown)
+
+
 @attrs.frozen(kw_only=True)
 class RecordedRequest:
-    """One request the sandbox received, as it arrived."""
+    """One request the sandbox received, as it arrived.
+
+    ``headers`` holds them all, ``Authorization`` included; only the ``repr`` hides it.
+    """
 
     method: str
     path: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=_redacted)
     body: bytes
     arrived_at: float
     """When its body had been read, on the sandbox's monotonic clock (``time.monotonic``
@@ -57,17 +73,16 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-def _seconds_text(seconds: float) -> str:
-    # Whole seconds as Telnyx sends them; fractions (handy in fast tests) as plain decimals.
-    return format(seconds, "f").rstrip("0").rstrip(".") or "0"
-
-
-def _bearer_token(header: str | None) -> str | None:
+def authorized_token(request: web.Request, api_key: str | None) -> str | None:
+    """The request's Bearer token if it may use the sandbox (``api_key``, or any when None)."""
+    header = request.headers.get("Authorization")
     if header is None:
         return None
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token if api_key is None or token == api_key else None
 
 
 class GroupMmsHandler:
@@ -75,6 +90,9 @@ class GroupMmsHandler:
 
     Order of checks: authentication (401), the rate limit (429), a fault if one is due,
     the body (400), then the message is taken in and answered.
+
+    Attributes:
+        in_flight: Requests being answered right now (a delay fault holds one a while).
     """
 
     def __init__(
@@ -101,14 +119,22 @@ class GroupMmsHandler:
         self._webhook_url = webhook_url
         self._webhook_failover_url = webhook_failover_url
         self._clock = clock
+        self.in_flight = 0
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one request."""
+        self.in_flight += 1
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             too_large = api_error("10015", "The request body is too large.")
-            return _errors(413, [too_large], {"x-request-id": str(uuid.uuid4())})
+            return errors_response(413, [too_large], {"x-request-id": str(uuid.uuid4())})
         self._on_request(
             RecordedRequest(
                 method=request.method,
@@ -120,16 +146,16 @@ class GroupMmsHandler:
         )
         headers = {"x-request-id": str(uuid.uuid4())}
 
-        token = _bearer_token(request.headers.get("Authorization"))
-        if token is None or (self._api_key is not None and token != self._api_key):
-            return _errors(401, [api_error("10009")], headers)
+        token = authorized_token(request, self._api_key)
+        if token is None:
+            return errors_response(401, [api_error("10009")], headers)
 
         if self._limiter is not None:
             verdict = self._limiter.take(token)
             headers.update(verdict.headers())
             if not verdict.allowed:
                 headers["Retry-After"] = str(verdict.reset)
-                return _errors(429, [api_error("10011")], headers)
+                return errors_response(429, [api_error("10011")], headers)
 
         fault = self._faults.next()
         if fault is not None:
@@ -143,7 +169,7 @@ class GroupMmsHandler:
         content_type = request.content_type if "Content-Type" in request.headers else ""
         parsed = parse_request(content_type, body)
         if isinstance(parsed, list):
-            return _errors(400, parsed, headers)
+            return errors_response(400, parsed, headers)
 
         message = build_message(
             parsed,
@@ -159,7 +185,10 @@ class GroupMmsHandler:
         return web.Response(status=200, body=raw, content_type="application/json", headers=headers)
 
 
-def _errors(status: int, errors: list[MessageError], headers: dict[str, str]) -> web.Response:
+def errors_response(
+    status: int, errors: list[MessageError], headers: dict[str, str]
+) -> web.Response:
+    """A Telnyx-shaped error answer: ``{"errors": [...]}``."""
     body = _dumps({"errors": [error_json(e) for e in errors]}).encode()
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
@@ -168,8 +197,9 @@ def _fault_response(fault: Fault, headers: dict[str, str]) -> web.Response:
     status = fault.status_code or 500
     code = fault.code or _STATUS_CODES.get(status, "10007" if status >= 500 else "10015")
     if fault.retry_after is not None:
-        headers["Retry-After"] = _seconds_text(fault.retry_after)
-    return _errors(status, [api_error(code)], headers)
+        # Whole seconds as Telnyx sends them; fractions (handy in fast tests) as decimals.
+        headers["Retry-After"] = seconds_text(fault.retry_after)
+    return errors_response(status, [api_error(code)], headers)
 
 
 def _drop(request: web.Request) -> web.Response:
@@ -182,12 +212,16 @@ def _drop(request: web.Request) -> web.Response:
 
 async def _not_found(request: web.Request) -> web.Response:
     await request.read()
-    return _errors(404, [api_error("10005")], {"x-request-id": str(uuid.uuid4())})
+    return errors_response(404, [api_error("10005")], {"x-request-id": str(uuid.uuid4())})
 
 
-def build_app(handler: GroupMmsHandler) -> web.Application:
-    """The application: the group MMS endpoint, and Telnyx-shaped 404s everywhere else."""
+def build_app(
+    handler: GroupMmsHandler, *, control_routes: Iterable[web.AbstractRouteDef] = ()
+) -> web.Application:
+    """The application: the group MMS endpoint, the sandbox's own control routes, and
+    Telnyx-shaped 404s everywhere else."""
     app = web.Application()
     app.router.add_post(API_PREFIX + GROUP_MMS_PATH, handler.handle)
+    app.router.add_routes(control_routes)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app

@@ -7,12 +7,20 @@ import math
 import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 
 import attrs
 
-__all__ = ["Fault", "FaultKind", "FaultPlan", "FaultRates", "RateLimiter", "RateVerdict"]
+__all__ = [
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "FaultRates",
+    "RateLimiter",
+    "RateVerdict",
+    "seconds_text",
+]
 
 
 class FaultKind(enum.Enum):
@@ -28,6 +36,11 @@ class FaultKind(enum.Enum):
     """Take the message in, then answer 200 with a body that is not JSON."""
 
 
+def seconds_text(seconds: float) -> str:
+    """Seconds as Telnyx writes them: ``1``, ``2.5`` (plain decimals, never an exponent)."""
+    return format(seconds, "f").rstrip("0").rstrip(".") or "0"
+
+
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value >= 0:
         raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
@@ -37,7 +50,9 @@ def _non_negative(instance: object, attribute: attrs.Attribute[float], value: fl
 class Fault:
     """One deliberate misbehaviour of the sandbox, for one request.
 
-    Build one with :meth:`status`, :meth:`drop`, :meth:`delay` or :meth:`malformed`.
+    Build one with :meth:`status`, :meth:`drop`, :meth:`delay` or :meth:`malformed`;
+    ``str(fault)`` is its short name, the one :meth:`parse` reads (``503``, ``429:1``,
+    ``drop``, ``delay:2.5``, ``malformed``).
     """
 
     kind: FaultKind
@@ -56,6 +71,15 @@ class Fault:
             raise ValueError("a status fault, and only a status fault, has a status_code")
         if self.status_code is not None and not 400 <= self.status_code <= 599:
             raise ValueError(f"a fault status must be 4xx or 5xx, got {self.status_code}")
+
+    def __str__(self) -> str:
+        if self.kind is FaultKind.STATUS:
+            if self.retry_after is None:
+                return str(self.status_code)
+            return f"{self.status_code}:{seconds_text(self.retry_after)}"
+        if self.kind is FaultKind.DELAY:
+            return f"delay:{seconds_text(self.seconds)}"
+        return str(self.kind.value)
 
     @classmethod
     def status(
@@ -132,7 +156,8 @@ class FaultPlan:
 
     Thread-safe: a test may script faults from its own thread while the sandbox serves.
     Random draws come from one generator seeded with the sandbox's ``seed``, one draw per
-    request that has no scripted fault, so a seeded run repeats exactly.
+    request that has no scripted fault, so a seeded run repeats exactly. It counts the
+    faults it served, so a run can be checked against what it went through.
     """
 
     def __init__(self, *, rates: FaultRates | None = None, seed: int | None = None) -> None:
@@ -141,6 +166,7 @@ class FaultPlan:
         self._seed = seed
         self._rng = random.Random(seed)
         self._rates = rates or FaultRates()
+        self._served: Counter[Fault] = Counter()
 
     def script(self, *faults: Fault) -> None:
         """Serve these faults to the next requests, one each, in order."""
@@ -161,21 +187,32 @@ class FaultPlan:
     def rates(self, rates: FaultRates) -> None:
         self._rates = rates
 
+    @property
+    def served(self) -> dict[Fault, int]:
+        """How many times each fault was served since creation or :meth:`reset`."""
+        with self._lock:
+            return dict(self._served)
+
     def reset(self) -> None:
-        """Forget scripted faults and restart the random sequence from the seed."""
+        """Forget scripted faults and counts; restart the random sequence from the seed."""
         with self._lock:
             self._scripted.clear()
+            self._served.clear()
             self._rng = random.Random(self._seed)
 
     def next(self) -> Fault | None:
         """The fault for the next request, if any."""
         with self._lock:
-            if self._scripted:
-                return self._scripted.popleft()
-            rates = self._rates.rates
-            if not rates:
-                return None
-            draw = self._rng.random()
+            fault = self._scripted.popleft() if self._scripted else self._draw()
+            if fault is not None:
+                self._served[fault] += 1
+            return fault
+
+    def _draw(self) -> Fault | None:
+        rates = self._rates.rates
+        if not rates:
+            return None
+        draw = self._rng.random()
         for fault, rate in rates.items():
             draw -= rate
             if draw < 0:

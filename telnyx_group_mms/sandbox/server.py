@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from types import TracebackType
 
@@ -15,6 +15,7 @@ from ..loop_thread import LoopThread
 from ..models import Message
 from ..serialization import get_converter
 from .app import API_PREFIX, GroupMmsHandler, RecordedRequest, build_app
+from .control import ControlHandler, SandboxStats
 from .faults import FaultPlan, FaultRates, RateLimiter
 from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher
 from .wire import Account
@@ -38,6 +39,10 @@ class Sandbox:
     in sync code, where it serves on a thread of its own. Point a client at
     :attr:`base_url`. Under ``async with``, use an async client: a sync one would block
     the very loop the sandbox serves on.
+
+    What it saw is in :attr:`messages`, :attr:`requests` and :attr:`stats`, and, for a
+    sandbox in another process, at ``GET /_sandbox/stats`` and ``GET /_sandbox/messages``
+    (authenticated like the API; see :mod:`telnyx_group_mms.sandbox.control`).
 
     Args:
         host: The address to listen on.
@@ -115,6 +120,8 @@ class Sandbox:
         self._messages: deque[Message] = deque(maxlen=max_history)
         self._requests: deque[RecordedRequest] = deque(maxlen=max_history)
         self._request_count = 0
+        self._accepted_count = 0
+        self._handler: GroupMmsHandler | None = None
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: LoopThread | None = None
@@ -153,6 +160,19 @@ class Sandbox:
         return self._request_count
 
     @property
+    def stats(self) -> SandboxStats:
+        """Counts of requests, accepted messages, requests in flight and faults served."""
+        faults: Counter[str] = Counter()
+        for fault, count in self.faults.served.items():
+            faults[str(fault)] += count
+        return SandboxStats(
+            requests=self._request_count,
+            accepted=self._accepted_count,
+            in_flight=0 if self._handler is None else self._handler.in_flight,
+            faults=dict(faults),
+        )
+
+    @property
     def public_key(self) -> str | None:
         """Base64 of the 32-byte ed25519 key that verifies this sandbox's webhooks.
 
@@ -166,13 +186,14 @@ class Sandbox:
         return list(self._dispatcher.attempts)
 
     def reset(self) -> None:
-        """Forget requests, messages, webhook attempts, scripted faults and rate windows.
+        """Forget requests, messages, counts, webhook attempts, scripted faults and rate windows.
 
         Random faults and delivery outcomes start again from the seed.
         """
         self._messages.clear()
         self._requests.clear()
         self._request_count = 0
+        self._accepted_count = 0
         self.faults.reset()
         if self._limiter is not None:
             self._limiter.reset()
@@ -189,6 +210,7 @@ class Sandbox:
         self._requests.append(request)
 
     def _accept(self, message: Message) -> None:
+        self._accepted_count += 1
         self._messages.append(message)
         self._dispatcher.schedule(message)
 
@@ -207,8 +229,14 @@ class Sandbox:
             webhook_failover_url=self._webhook_failover_url,
             clock=self._clock,
         )
+        control = ControlHandler(
+            converter=self._converter,
+            api_key=self._api_key,
+            stats=lambda: self.stats,
+            messages=lambda: self._messages,
+        )
         runner = web.AppRunner(
-            build_app(handler),
+            build_app(handler, control_routes=control.routes()),
             handle_signals=False,
             access_log=None,
             shutdown_timeout=_SHUTDOWN_TIMEOUT,
@@ -220,6 +248,7 @@ class Sandbox:
             await runner.cleanup()
             raise
         self._port = runner.addresses[0][1]
+        self._handler = handler
         self._runner = runner
         self._loop = asyncio.get_running_loop()
 

@@ -162,7 +162,7 @@ def parse_request(content_type: str, body: bytes) -> WireRequest | list[MessageE
         ]
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return [api_error("10015", "The request body is not valid JSON.")]
     if not isinstance(document, dict):
         return [api_error("10015", "The request body must be a JSON object.")]
@@ -201,6 +201,10 @@ def _problems(doc: dict[str, Any]) -> Iterator[MessageError]:
         if doc.get(name) is not None and not isinstance(doc[name], str):
             yield api_error(
                 "10015", f"The '{name}' parameter must be a string.", pointer=f"/{name}"
+            )
+        elif doc.get(name) is not None and not _is_unicode(doc[name]):
+            yield api_error(
+                "10015", f"The '{name}' parameter is not valid Unicode text.", pointer=f"/{name}"
             )
 
     media = doc.get("media_urls")
@@ -263,11 +267,21 @@ def _check_number(value: object, pointer: str, *, short_code_ok: bool) -> Iterat
         )
 
 
+def _is_unicode(text: str) -> bool:
+    # JSON's "\ud800" escape decodes to a lone surrogate, which no UTF-8 answer can carry.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_url(value: object, pointer: str) -> Iterator[MessageError]:
     if (
         not isinstance(value, str)
         or len(value) > _MAX_URL_LENGTH
         or any(c.isspace() for c in value)
+        or not _is_unicode(value)
     ):
         yield api_error("10003", "The URL is invalid, malformed, or too long.", pointer=pointer)
         return
