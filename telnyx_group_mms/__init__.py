@@ -6,53 +6,224 @@
 ...         from_="+13125551234", to=["+18655551234", "+14155551234"], text="Hello")
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .bulk import BulkProgress, BulkSummary, run_bulk
-from .bulk_input import InputError
-from .client import AsyncTelnyx, ClientState
-from .config import ClientConfig
-from .delivery_tracker import DeliveryTracker
-from .errors import (
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    InternalServerError,
-    NotFoundError,
-    Outcome,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestValidationError,
-    TelnyxError,
-    UnprocessableEntityError,
-    WebhookVerificationError,
-)
-from .facade import Messages, Telnyx
-from .fanout import SendResult
-from .ledger import LedgerError
-from .models import (
-    FINAL_STATUSES,
-    CostBreakdown,
-    Direction,
-    ErrorSource,
-    Media,
-    Message,
-    MessageError,
-    MessageType,
-    Money,
-    Recipient,
-    RecipientStatus,
-    Sender,
-)
-from .request import MAX_MEDIA_URLS, MAX_RECIPIENTS, GroupMmsRequest
-from .resources import AsyncMessages
-from .retry import RetryEvent, RetryPolicy
-from .webhook_models import WebhookEvent, WebhookEventType, WebhookMeta
-from .webhooks import EventDeduplicator
+
+if TYPE_CHECKING:
+    from .bulk import (
+        BulkProgress as BulkProgress,
+    )
+    from .bulk import (
+        BulkSummary as BulkSummary,
+    )
+    from .bulk import (
+        run_bulk as run_bulk,
+    )
+    from .bulk_input import (
+        InputError as InputError,
+    )
+    from .client import (
+        AsyncTelnyx as AsyncTelnyx,
+    )
+    from .client import (
+        ClientState as ClientState,
+    )
+    from .config import (
+        ClientConfig as ClientConfig,
+    )
+    from .delivery_tracker import (
+        DeliveryTracker as DeliveryTracker,
+    )
+    from .errors import (
+        APIConnectionError as APIConnectionError,
+    )
+    from .errors import (
+        APIError as APIError,
+    )
+    from .errors import (
+        APIResponseValidationError as APIResponseValidationError,
+    )
+    from .errors import (
+        APIStatusError as APIStatusError,
+    )
+    from .errors import (
+        APITimeoutError as APITimeoutError,
+    )
+    from .errors import (
+        AuthenticationError as AuthenticationError,
+    )
+    from .errors import (
+        BadRequestError as BadRequestError,
+    )
+    from .errors import (
+        ConflictError as ConflictError,
+    )
+    from .errors import (
+        InternalServerError as InternalServerError,
+    )
+    from .errors import (
+        NotFoundError as NotFoundError,
+    )
+    from .errors import (
+        Outcome as Outcome,
+    )
+    from .errors import (
+        PermissionDeniedError as PermissionDeniedError,
+    )
+    from .errors import (
+        RateLimitError as RateLimitError,
+    )
+    from .errors import (
+        RequestValidationError as RequestValidationError,
+    )
+    from .errors import (
+        TelnyxError as TelnyxError,
+    )
+    from .errors import (
+        UnprocessableEntityError as UnprocessableEntityError,
+    )
+    from .errors import (
+        WebhookVerificationError as WebhookVerificationError,
+    )
+    from .facade import (
+        Messages as Messages,
+    )
+    from .facade import (
+        Telnyx as Telnyx,
+    )
+    from .fanout import (
+        SendResult as SendResult,
+    )
+    from .ledger import (
+        LedgerError as LedgerError,
+    )
+    from .models import (
+        FINAL_STATUSES as FINAL_STATUSES,
+    )
+    from .models import (
+        CostBreakdown as CostBreakdown,
+    )
+    from .models import (
+        Direction as Direction,
+    )
+    from .models import (
+        ErrorSource as ErrorSource,
+    )
+    from .models import (
+        Media as Media,
+    )
+    from .models import (
+        Message as Message,
+    )
+    from .models import (
+        MessageError as MessageError,
+    )
+    from .models import (
+        MessageType as MessageType,
+    )
+    from .models import (
+        Money as Money,
+    )
+    from .models import (
+        Recipient as Recipient,
+    )
+    from .models import (
+        RecipientStatus as RecipientStatus,
+    )
+    from .models import (
+        Sender as Sender,
+    )
+    from .request import (
+        MAX_MEDIA_URLS as MAX_MEDIA_URLS,
+    )
+    from .request import (
+        MAX_RECIPIENTS as MAX_RECIPIENTS,
+    )
+    from .request import (
+        GroupMmsRequest as GroupMmsRequest,
+    )
+    from .resources import (
+        AsyncMessages as AsyncMessages,
+    )
+    from .retry import (
+        RetryEvent as RetryEvent,
+    )
+    from .retry import (
+        RetryPolicy as RetryPolicy,
+    )
+    from .webhook_models import (
+        WebhookEvent as WebhookEvent,
+    )
+    from .webhook_models import (
+        WebhookEventType as WebhookEventType,
+    )
+    from .webhook_models import (
+        WebhookMeta as WebhookMeta,
+    )
+    from .webhooks import (
+        EventDeduplicator as EventDeduplicator,
+    )
+
+# Each public name and the module that defines it. Importing the package imports none
+# of them: a name is loaded on first use (PEP 562), so the pytest plugin, the command
+# line's --help and a webhook receiver do not pay for aiohttp and the HTTP client.
+_EXPORTS: dict[str, str] = {
+    "APIConnectionError": "errors",
+    "APIError": "errors",
+    "APIResponseValidationError": "errors",
+    "APIStatusError": "errors",
+    "APITimeoutError": "errors",
+    "AsyncMessages": "resources",
+    "AsyncTelnyx": "client",
+    "AuthenticationError": "errors",
+    "BadRequestError": "errors",
+    "BulkProgress": "bulk",
+    "BulkSummary": "bulk",
+    "ClientConfig": "config",
+    "ClientState": "client",
+    "ConflictError": "errors",
+    "CostBreakdown": "models",
+    "DeliveryTracker": "delivery_tracker",
+    "Direction": "models",
+    "ErrorSource": "models",
+    "EventDeduplicator": "webhooks",
+    "FINAL_STATUSES": "models",
+    "GroupMmsRequest": "request",
+    "InputError": "bulk_input",
+    "InternalServerError": "errors",
+    "LedgerError": "ledger",
+    "MAX_MEDIA_URLS": "request",
+    "MAX_RECIPIENTS": "request",
+    "Media": "models",
+    "Message": "models",
+    "MessageError": "models",
+    "MessageType": "models",
+    "Messages": "facade",
+    "Money": "models",
+    "NotFoundError": "errors",
+    "Outcome": "errors",
+    "PermissionDeniedError": "errors",
+    "RateLimitError": "errors",
+    "Recipient": "models",
+    "RecipientStatus": "models",
+    "RequestValidationError": "errors",
+    "RetryEvent": "retry",
+    "RetryPolicy": "retry",
+    "SendResult": "fanout",
+    "Sender": "models",
+    "Telnyx": "facade",
+    "TelnyxError": "errors",
+    "UnprocessableEntityError": "errors",
+    "WebhookEvent": "webhook_models",
+    "WebhookEventType": "webhook_models",
+    "WebhookMeta": "webhook_models",
+    "WebhookVerificationError": "errors",
+    "run_bulk": "bulk",
+}
 
 __all__ = [
     "APIConnectionError",
@@ -108,3 +279,16 @@ __all__ = [
     "__version__",
     "run_bulk",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import telnyx_group_mms as tgm
 
 
@@ -35,6 +37,20 @@ def test_every_public_class_defined_in_the_package_is_exported() -> None:
                 assert in_top or in_own_namespace, f"{module.__name__}.{name} is not exported"
 
 
+def test_every_exported_name_is_loaded_lazily_from_its_module() -> None:
+    lazy = tgm._EXPORTS
+    assert sorted([*lazy, "__version__"]) == tgm.__all__
+    for name, module in lazy.items():
+        obj = getattr(tgm, name)
+        assert getattr(sys.modules[f"telnyx_group_mms.{module}"], name) is obj
+    assert set(tgm.__all__) <= set(dir(tgm))
+
+
+def test_an_unknown_name_raises_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        tgm.no_such_thing  # noqa: B018 - the look-up is the test
+
+
 def test_the_package_ships_a_py_typed_marker() -> None:
     assert (Path(tgm.__file__).parent / "py.typed").is_file()
 
@@ -49,6 +65,8 @@ def test_importing_starts_no_thread_reads_no_environment_and_builds_nothing() ->
         "assert threading.active_count() == before\n"
         "assert serialization.get_converter.cache_info().currsize == 0\n"
         "assert 'cryptography' not in sys.modules\n"
+        "assert 'aiohttp' not in sys.modules, 'the HTTP stack loads on first use'\n"
+        "assert 'tenacity' not in sys.modules\n"
         "print('ok')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
