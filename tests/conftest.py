@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,15 @@ from .scripted_server import ScriptedServer
 
 # The pytest plugin is tested as a user would meet it: in a pytest run of its own.
 pytest_plugins = ["pytester"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A test run started as a background job of a non-interactive shell (as some CI
+    # runners do) inherits SIGINT ignored, and so would every process it starts. The
+    # Ctrl-C tests need what a terminal gives: SIGINT raising KeyboardInterrupt.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 FROM = "+13125551234"
 TO = ["+18655551234", "+14155551234"]
