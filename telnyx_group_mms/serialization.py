@@ -19,7 +19,6 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from .models import (
     Direction,
     Message,
-    MessageError,
     MessageType,
     RecipientStatus,
     Sender,
@@ -122,6 +121,35 @@ def _structure_dict(value: object, _: type) -> dict[str, Any]:
     return dict(value)
 
 
+def _strict_attrs(cl: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # The generated function would take a string for an object and return all defaults.
+    generated = make_dict_structure_fn(cl, conv)
+
+    def structure(value: object, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{cl.__name__} must be a JSON object, not {type(value).__name__}")
+        return generated(value, cl)
+
+    return structure
+
+
+def _is_list(type_: Any) -> bool:
+    return get_origin(type_) is list
+
+
+def _strict_list(list_type: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # The default hook iterates any iterable: a string would become a list of characters.
+    (item_type,) = getattr(list_type, "__args__", (Any,))
+    item_hook = conv.get_structure_hook(item_type)
+
+    def structure(value: object, _: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise ValueError(f"expected a JSON array, not {type(value).__name__}")
+        return [item_hook(item, item_type) for item in value]
+
+    return structure
+
+
 def make_converter() -> cattrs.Converter:
     """Build the converter between Telnyx's wire JSON and this package's models.
 
@@ -138,6 +166,8 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook_func(lambda t: t == dict[str, Any], _structure_dict)
     conv.register_structure_hook(Sender, _structure_sender)
+    conv.register_structure_hook_factory(attrs.has, _strict_attrs)
+    conv.register_structure_hook_factory(_is_list, _strict_list)
     for enum_cls in (Direction, MessageType, RecipientStatus):
         conv.register_structure_hook(enum_cls | str | None, _enum_or_str(enum_cls))
 
@@ -186,10 +216,6 @@ def _register_message(conv: cattrs.Converter) -> None:
 
     conv.register_structure_hook(Message, structure_message)
     conv.register_unstructure_hook(Message, unstructure_message)
-    conv.register_structure_hook(
-        MessageError,
-        make_dict_structure_fn(MessageError, conv),
-    )
 
 
 @functools.cache
