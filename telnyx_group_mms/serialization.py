@@ -11,7 +11,7 @@ import types
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Union, get_args, get_origin
+from typing import Any, TypeGuard, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -45,7 +45,9 @@ _RENAMES = {"from_": "from"}
 def _structure_decimal(value: object, _: type) -> Decimal:
     # Telnyx documents ``amount`` as a string but has been seen sending numbers;
     # going through str() keeps 0.1 as Decimal("0.1") rather than its binary value.
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+    if value.__class__ is not str and (
+        isinstance(value, bool) or not isinstance(value, str | int | float | Decimal)
+    ):
         raise ValueError(f"not a decimal amount: {value!r}")
     try:
         return Decimal(str(value))
@@ -83,6 +85,11 @@ def _structure_str(value: object, _: type) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise ValueError(f"not a string: {value!r}")
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    # JSON objects are dicts; the ABC check is only for other mappings.
+    return value.__class__ is dict or isinstance(value, Mapping)
 
 
 def _structure_opt_str(value: object, _: Any) -> str | None:
@@ -130,21 +137,17 @@ def _structure_sender(value: object, _: type) -> Sender:
     # The send response has an object here; some Telnyx documents show a bare number.
     if isinstance(value, str):
         return Sender(phone_number=value)
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise ValueError(f"not a sender: {value!r}")
     return Sender(
-        phone_number=_opt_str(value.get("phone_number")),
-        carrier=_opt_str(value.get("carrier")),
-        line_type=_opt_str(value.get("line_type")),
+        phone_number=_structure_opt_str(value.get("phone_number"), str),
+        carrier=_structure_opt_str(value.get("carrier"), str),
+        line_type=_structure_opt_str(value.get("line_type"), str),
     )
 
 
-def _opt_str(value: object) -> str | None:
-    return None if value is None else _structure_str(value, str)
-
-
 def _structure_dict(value: object, _: type) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise ValueError(f"not an object: {value!r}")
     return dict(value)
 
@@ -154,7 +157,7 @@ def _strict_attrs(cl: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     generated = make_dict_structure_fn(cl, conv)
 
     def structure(value: object, _: Any) -> Any:
-        if not isinstance(value, Mapping):
+        if not _is_mapping(value):
             raise ValueError(f"{cl.__name__} must be a JSON object, not {type(value).__name__}")
         return generated(value, cl)
 
@@ -236,7 +239,7 @@ def _register_message(conv: cattrs.Converter) -> None:
     )
 
     def structure_message(value: object, _: type) -> Message:
-        if not isinstance(value, Mapping):
+        if not _is_mapping(value):
             raise ValueError(f"a message must be a JSON object, not {type(value).__name__}")
         message = structure_known(value, Message)
         if not value.keys() <= known:  # a set comparison in C: no loop when nothing is extra
