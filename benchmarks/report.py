@@ -44,6 +44,7 @@ class Results:
     cold: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
     imports: dict[str, float] = field(default_factory=dict)
     fanout: list[dict[str, Any]] = field(default_factory=list)
+    instructions: list[str] = field(default_factory=list)
     server: dict[str, Any] = field(default_factory=dict)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -253,6 +254,20 @@ def _fanout_table(res: Results) -> list[str]:
     return lines
 
 
+def _instructions_section(res: Results) -> list[str]:
+    if not res.instructions:
+        return []
+    return [
+        "## Instructions per send (valgrind)",
+        "",
+        "User-space instructions per send, counted by cachegrind (`--instructions`): not "
+        "moved by other load on the machine, but blind to kernel work (system calls).",
+        "",
+        *res.instructions,
+        "",
+    ]
+
+
 def render(res: Results) -> str:
     """The whole of ``RESULTS.md``."""
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -294,6 +309,7 @@ def render(res: Results) -> str:
         "",
         *_cold_table(res),
         "",
+        *_instructions_section(res),
         "## Fan-out (`send_many`)",
         "",
         *_fanout_table(res),

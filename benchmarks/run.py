@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import coldstart
+import instructions
 from candidates import CANDIDATES
 from report import Results, render
+from server import Server
 
 HERE = Path(__file__).resolve().parent
 
@@ -35,33 +37,6 @@ def _log(text: str) -> None:
 
 def _official_available() -> bool:
     return importlib.util.find_spec("telnyx") is not None
-
-
-class Server:
-    """The canned server in its own process; it exits when its standard input closes."""
-
-    def __init__(self, workers: int) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, str(HERE / "server.py"), "--workers", str(workers)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self._proc.stdout is not None
-        info = json.loads(self._proc.stdout.readline())
-        self.port: int = info["port"]
-        self.pids: list[int] = info["pids"]
-        self.loop: str = info["loop"]
-        self.workers = workers
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v2"
-
-    def stop(self) -> None:
-        assert self._proc.stdin is not None
-        self._proc.stdin.close()
-        self._proc.wait(10)
 
 
 def _measure(server: Server, name: str, levels: list[int], seconds: float) -> list[dict[str, Any]]:
@@ -126,6 +101,11 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=7, help="cold starts per script")
     parser.add_argument("--fanout-sizes", default="10000,100000")
     parser.add_argument("--server-workers", type=int, default=1)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per send under valgrind (adds several minutes)",
+    )
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
     if args.quick:
@@ -161,6 +141,10 @@ def main() -> None:
             if importlib.util.find_spec(module) is not None:
                 results.imports[module] = coldstart.import_time(module)
 
+        if args.instructions:
+            results.instructions = instructions.table(
+                instructions.measure(server, names, [1, max(levels)], 100 if args.quick else 500)
+            )
         sizes = [int(x) for x in args.fanout_sizes.split(",") if x]
         _log("fan-out")
         results.fanout = _fanout(server, sizes)

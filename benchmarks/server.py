@@ -6,7 +6,8 @@ it is installed, in one or more processes sharing the port with ``SO_REUSEPORT``
 
 Run ``python benchmarks/server.py [--workers N]``; it prints one JSON line
 ``{"port": ..., "pids": [...], "loop": ...}`` once every worker listens, and serves until
-its standard input closes (so it never outlives the harness).
+its standard input closes (so it never outlives the harness). :class:`Server` does all
+that from the harness.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import multiprocessing
 import os
 import socket
+import subprocess
 import sys
 import threading
 from typing import Any
@@ -113,6 +115,33 @@ def _serve(sock: socket.socket, ready: Any = None) -> None:
 
 def _worker(port: int, ready: Any) -> None:
     _serve(_listen(port), ready)
+
+
+class Server:
+    """The canned server in its own process; it exits when its standard input closes."""
+
+    def __init__(self, workers: int) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, __file__, "--workers", str(workers)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._proc.stdout is not None
+        info = json.loads(self._proc.stdout.readline())
+        self.port: int = info["port"]
+        self.pids: list[int] = info["pids"]
+        self.loop: str = info["loop"]
+        self.workers = workers
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v2"
+
+    def stop(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait(10)
 
 
 def main() -> None:

@@ -109,32 +109,40 @@ class _Window:
             "wall": wall,
             "cpu": cpu,
             "server_cpu": server,
-            "rps": n / wall,
-            "cpu_us": cpu / n * 1e6,
+            "rps": n / wall if n else 0.0,
+            "cpu_us": cpu / n * 1e6 if n else 0.0,
         }
 
 
 def measure_sync(
-    send: SyncSend, concurrency: int, seconds: float, pids: list[int]
+    send: SyncSend, concurrency: int, seconds: float, pids: list[int], sends: int | None
 ) -> dict[str, Any]:
-    """Warm up, size the run from the warm-up rate, then time it."""
+    """Warm up, size the run from the warm-up rate (or send ``sends``), then time it."""
     warm = _warmup_count(concurrency)
     started = time.perf_counter()
     _run_sync(send, warm, concurrency)
-    n = _sized(concurrency, warm, time.perf_counter() - started, seconds)
+    n = (
+        _sized(concurrency, warm, time.perf_counter() - started, seconds)
+        if sends is None
+        else sends
+    )
     window = _Window(pids)
     _run_sync(send, n, concurrency)
     return window.close(n, concurrency)
 
 
 async def measure_async(
-    send: AsyncSend, concurrency: int, seconds: float, pids: list[int]
+    send: AsyncSend, concurrency: int, seconds: float, pids: list[int], sends: int | None
 ) -> dict[str, Any]:
     """:func:`measure_sync`, awaited."""
     warm = _warmup_count(concurrency)
     started = time.perf_counter()
     await _run_async(send, warm, concurrency)
-    n = _sized(concurrency, warm, time.perf_counter() - started, seconds)
+    n = (
+        _sized(concurrency, warm, time.perf_counter() - started, seconds)
+        if sends is None
+        else sends
+    )
     window = _Window(pids)
     await _run_async(send, n, concurrency)
     return window.close(n, concurrency)
@@ -147,6 +155,7 @@ def main() -> None:
     parser.add_argument("--levels", default="1,8,64")
     parser.add_argument("--seconds", type=float, default=1.5)
     parser.add_argument("--server-pids", default="")
+    parser.add_argument("--sends", type=int, help="send exactly this many (no sizing)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     pids = [int(x) for x in args.server_pids.split(",") if x]
@@ -160,13 +169,13 @@ def main() -> None:
         async def measure_all() -> None:
             async with factory(args.base_url) as send:
                 for c in levels:
-                    emit(await measure_async(send, c, args.seconds, pids))
+                    emit(await measure_async(send, c, args.seconds, pids, args.sends))
 
         asyncio.run(measure_all())
     else:
         with factory(args.base_url) as send:
             for c in levels:
-                emit(measure_sync(send, c, args.seconds, pids))
+                emit(measure_sync(send, c, args.seconds, pids, args.sends))
 
 
 if __name__ == "__main__":
