@@ -18,31 +18,22 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
+import worker
 from candidates import CANDIDATES, LABELS
 from server import Server
 
-HERE = Path(__file__).resolve().parent
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
 def _count(server: Server, name: str, level: int, sends: int) -> int:
-    command = [
+    valgrind = [
         "valgrind",
         "--tool=cachegrind",
         "--cache-sim=no",
         "--cachegrind-out-file=/dev/null",
-        sys.executable,
-        str(HERE / "worker.py"),
-        name,
-        "--base-url",
-        server.base_url,
-        "--levels",
-        str(level),
-        "--sends",
-        str(sends),
     ]
+    command = valgrind + worker.command(server.base_url, name, [level], "--sends", str(sends))
     out = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=True)
     found = _REFS.search(out.stderr)
     if found is None:

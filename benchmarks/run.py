@@ -24,6 +24,7 @@ from typing import Any
 
 import coldstart
 import instructions
+import worker
 from candidates import CANDIDATES
 from report import Results, render
 from server import Server
@@ -40,19 +41,10 @@ def _official_available() -> bool:
 
 
 def _measure(server: Server, name: str, levels: list[int], seconds: float) -> list[dict[str, Any]]:
-    command = [
-        sys.executable,
-        str(HERE / "worker.py"),
-        name,
-        "--base-url",
-        server.base_url,
-        "--levels",
-        ",".join(map(str, levels)),
-        "--seconds",
-        str(seconds),
-        "--server-pids",
-        ",".join(map(str, server.pids)),
-    ]
+    pids = ",".join(map(str, server.pids))
+    command = worker.command(
+        server.base_url, name, levels, "--seconds", str(seconds), "--server-pids", pids
+    )
     out = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         _log(f"  {name} failed:\n{out.stderr[-2000:]}")

@@ -15,6 +15,7 @@ import asyncio
 import gc
 import json
 import os
+import sys
 import threading
 import time
 from typing import Any
@@ -146,6 +147,21 @@ async def measure_async(
     window = _Window(pids)
     await _run_async(send, n, concurrency)
     return window.close(n, concurrency)
+
+
+def command(base_url: str, name: str, levels: list[int], *options: str) -> list[str]:
+    """The command line that runs this worker for ``name`` at ``levels``."""
+    levels_arg = ",".join(map(str, levels))
+    return [
+        sys.executable,
+        __file__,
+        name,
+        "--base-url",
+        base_url,
+        "--levels",
+        levels_arg,
+        *options,
+    ]
 
 
 def main() -> None:
