@@ -17,14 +17,14 @@ import attrs
 
 from .errors import APIError, APIStatusError, Outcome
 
-if TYPE_CHECKING:
-    import tenacity
-
 __all__ = ["RetryEvent", "RetryPolicy", "Retrier", "classify"]
 
 logger = logging.getLogger("telnyx_group_mms")
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:  # imported for real on the first failure (see Retrier)
+    import tenacity
 
 
 @attrs.frozen(kw_only=True)
