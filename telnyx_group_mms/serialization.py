@@ -157,7 +157,7 @@ def _strict_attrs(cl: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     generated = make_dict_structure_fn(cl, conv)
 
     def structure(value: object, _: Any) -> Any:
-        if not _is_mapping(value):
+        if not isinstance(value, Mapping):
             raise ValueError(f"{cl.__name__} must be a JSON object, not {type(value).__name__}")
         return generated(value, cl)
 
@@ -177,13 +177,6 @@ def _strict_list(list_type: Any, conv: cattrs.Converter) -> Callable[[Any, Any],
         if not isinstance(value, list):
             raise ValueError(f"expected a JSON array, not {type(value).__name__}")
         return [item_hook(item, item_type) for item in value]
-
-    return structure
-
-
-def _empty_if_null(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    def structure(value: object, type_: Any) -> Any:
-        return [] if value is None else hook(value, type_)
 
     return structure
 
@@ -219,6 +212,13 @@ def make_converter() -> cattrs.Converter:
 
     _register_message(conv)
     return conv
+
+
+def _empty_if_null(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def structure(value: object, type_: Any) -> Any:
+        return [] if value is None else hook(value, type_)
+
+    return structure
 
 
 def _register_message(conv: cattrs.Converter) -> None:
