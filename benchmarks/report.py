@@ -241,15 +241,17 @@ def _fanout_table(res: Results) -> list[str]:
     lines = [
         "Concurrency 64, default settings otherwise; each size in a fresh process.",
         "",
-        "| sends | succeeded | req/s | peak RSS (MiB) |",
-        "|--:|--:|--:|--:|",
+        "| sends | succeeded | req/s | CPU µs/send | peak RSS (MiB) |",
+        "|--:|--:|--:|--:|--:|",
     ]
     for r in res.fanout:
         if "error" in r:
-            lines.append(f"| {r['sends']:,} | failed: {r['error']} | | |")
+            lines.append(f"| {r['sends']:,} | failed: {r['error']} | | | |")
         else:
+            cpu = "n/a" if r["cpu_us"] is None else f"{r['cpu_us']:.0f}"
             lines.append(
-                f"| {r['sends']:,} | {r['ok']:,} | {r['rps']:,.0f} | {r['peak_rss_mib']:.1f} |"
+                f"| {r['sends']:,} | {r['ok']:,} | {r['rps']:,.0f} | {cpu} "
+                f"| {r['peak_rss_mib']:.1f} |"
             )
     return lines
 

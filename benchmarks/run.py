@@ -1,6 +1,6 @@
 """Benchmark this SDK against bare aiohttp (the floor) and the official ``telnyx`` SDK.
 
-    python benchmarks/run.py            # the full run (about 6-8 minutes on 2 cores)
+    python benchmarks/run.py            # the full run (about 5 minutes on 2 cores)
     python benchmarks/run.py --quick    # a smoke check of the harness (seconds)
 
 One canned loopback server runs in its own process (see ``server.py``). Each candidate
@@ -70,11 +70,13 @@ def _fanout(server: Server, sizes: list[int]) -> list[dict[str, Any]]:
             rows.append({"sends": n, "error": (out.stderr.strip().splitlines() or ["?"])[-1]})
             continue
         row = json.loads(out.stdout.splitlines()[-1])
+        share = row.get("client_cpu_share")  # of one core, over the fan-out's wall time
         rows.append(
             {
                 "sends": row["n"],
                 "ok": row["ok"],
                 "rps": row["per_second"],
+                "cpu_us": None if share is None else share * row["seconds"] / row["n"] * 1e6,
                 "peak_rss_mib": row["peak_rss_mib"],
             }
         )
@@ -86,7 +88,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="one short round: checks the harness")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
     parser.add_argument("--seconds", type=float, default=1.5, help="timed seconds per level")
     parser.add_argument("--levels", default="1,8,64", help="concurrency levels")
     parser.add_argument("--only", default="", help="comma-separated candidates (default: all)")
