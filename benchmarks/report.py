@@ -56,6 +56,21 @@ class Results:
     def add_cold(self, name: str, first_send: float, exit_: float) -> None:
         self.cold[name].append((first_send, exit_))
 
+    def raw(self) -> dict[str, Any]:
+        """Every measurement as JSON-ready data, for a second look at the numbers."""
+        return {
+            "levels": self.levels,
+            "rounds": self.rounds,
+            "seconds": self.seconds,
+            "runs": [row | {"round": r} for rows in self.runs.values() for r, row in rows.items()],
+            "cold_start": {name: [list(run) for run in runs] for name, runs in self.cold.items()},
+            "imports": self.imports,
+            "fanout": self.fanout,
+            "server": self.server,
+            "load_before": self.load_before,
+            "load_after": self.load_after,
+        }
+
     def median(self, name: str, c: int, key: str) -> float | None:
         rows = self.runs.get((name, c))
         return statistics.median(r[key] for r in rows.values()) if rows else None
@@ -225,7 +240,7 @@ def _cold_table(res: Results) -> list[str]:
     if res.imports:
         lines.append("")
         lines.append(
-            "`import` alone, fresh interpreter (`python -X importtime`): "
+            "`import` alone, fresh interpreter, median (`python -X importtime`): "
             + ", ".join(f"`{m}` {s * 1000:.0f} ms" for m, s in res.imports.items())
             + "."
         )

@@ -16,6 +16,8 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -100,7 +102,9 @@ def main() -> None:
         action="store_true",
         help="also count instructions per send under valgrind (adds several minutes)",
     )
-    parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--output", default=str(HERE / "RESULTS.md"), help="also writes the raw data as .json"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.cold_runs, args.fanout_sizes = 1, 0.2, 1, "500,2000"
@@ -133,9 +137,12 @@ def main() -> None:
                 results.add_cold(name, *coldstart.run_once(name, server.base_url))
         for module in ("telnyx_group_mms", "telnyx", "aiohttp"):
             if importlib.util.find_spec(module) is not None:
-                results.imports[module] = coldstart.import_time(module)
+                times = [coldstart.import_time(module) for _ in range(max(1, args.cold_runs))]
+                results.imports[module] = statistics.median(times)
 
-        if args.instructions:
+        if args.instructions and shutil.which("valgrind") is None:
+            _log("valgrind is not installed: no instruction counts")
+        elif args.instructions:
             results.instructions = instructions.table(
                 instructions.measure(server, names, [1, max(levels)], 100 if args.quick else 500)
             )
@@ -149,6 +156,7 @@ def main() -> None:
 
     text = render(results)
     Path(args.output).write_text(text)
+    Path(args.output).with_suffix(".json").write_text(json.dumps(results.raw(), indent=1))
     print(text)
 
 
