@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from .errors import TelnyxError
 
-__all__ = ["LoopThread"]
+__all__: list[str] = []  # internal: the sync client is the public face
 
 T = TypeVar("T")
+
+
+async def _signalling(coro: Coroutine[Any, Any, T], finished: threading.Event) -> T:
+    try:
+        return await coro
+    finally:
+        finished.set()
 
 
 class LoopThread:
@@ -73,18 +79,20 @@ class LoopThread:
                 "example from an on_retry callback); that would deadlock. Use AsyncTelnyx there"
             )
         loop = self._ensure()
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        finished = threading.Event()
+        future = asyncio.run_coroutine_threadsafe(_signalling(coro, finished), loop)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise
         except BaseException:
-            # KeyboardInterrupt and friends: stop the work we started, then let go.
-            if not future.done():
+            # KeyboardInterrupt and friends: stop the work we started, then let go. The
+            # cancelled future is done at once, but the coroutine may still be unwinding
+            # (closing connections): wait for that, boundedly.
+            if not future.done() or not finished.is_set():
                 future.cancel()
-                with contextlib.suppress(BaseException):  # the cancellation outcome is moot
-                    future.result(5.0)
+                finished.wait(5.0)
             raise
 
     def stop(self) -> None:
@@ -96,7 +104,8 @@ class LoopThread:
             return
         if thread is threading.current_thread():
             raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
+        # Finish async generators on their own loop; the caller may be running another.
+        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
-        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
