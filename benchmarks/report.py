@@ -66,6 +66,7 @@ class Results:
             "cold_start": {name: [list(run) for run in runs] for name, runs in self.cold.items()},
             "imports": self.imports,
             "fanout": self.fanout,
+            "instructions": self.instructions,
             "server": self.server,
             "load_before": self.load_before,
             "load_after": self.load_after,
