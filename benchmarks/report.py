@@ -49,6 +49,7 @@ class Results:
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     elapsed: float = 0.0
+    command: str = "python benchmarks/run.py"
 
     def add_run(self, round_: int, row: dict[str, Any]) -> None:
         self.runs[(row["candidate"], row["concurrency"])][round_] = row
@@ -293,7 +294,7 @@ def render(res: Results) -> str:
     parts = [
         "# Benchmark results",
         "",
-        f"Written by `python benchmarks/run.py` on {now}, in {res.elapsed / 60:.1f} minutes.",
+        f"Written by `{res.command}` on {now}, in {res.elapsed / 60:.1f} minutes.",
         "",
         "## Conditions",
         "",

@@ -116,6 +116,7 @@ def main() -> None:
         names = [n for n in names if not CANDIDATES[n][2]]
 
     results = Results(levels=levels, rounds=args.rounds, seconds=args.seconds)
+    results.command = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
     results.load_before = os.getloadavg()
     started = time.monotonic()
     server = Server(args.server_workers)
