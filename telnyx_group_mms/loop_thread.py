@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import TelnyxError
 
@@ -15,11 +15,61 @@ __all__: list[str] = []  # internal: the sync client is the public face
 T = TypeVar("T")
 
 
-async def _signalling(coro: Coroutine[Any, Any, T], finished: threading.Event) -> T:
-    try:
-        return await coro
-    finally:
-        finished.set()
+class _Handoff(Generic[T]):
+    """One coroutine run as a task on the loop, for a caller blocked on a plain lock.
+
+    ``finished`` is released once the task is done, unwinding (closing connections)
+    included. A lock and a done-callback are all the hand-off needs; the
+    ``concurrent.futures.Future`` of ``run_coroutine_threadsafe``, with its condition
+    variable and chained callbacks, cost the sync client a tenth of its instructions per send.
+    """
+
+    __slots__ = ("_cancelled", "_coro", "_error", "_loop", "_task", "finished")
+
+    def __init__(self, coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> None:
+        self._coro = coro
+        self._loop = loop
+        self._task: asyncio.Task[T] | None = None
+        self._error: BaseException | None = None
+        self._cancelled = False
+        self.finished = threading.Lock()
+        self.finished.acquire()
+
+    def start(self) -> None:
+        """Start the task; runs on the loop thread."""
+        if self._cancelled:  # cancelled before it started: it never will
+            self._coro.close()
+            self.finished.release()
+            return
+        try:
+            self._task = self._loop.create_task(self._coro)
+        except BaseException as exc:  # handed to the caller, as run_coroutine_threadsafe does
+            self._error = exc
+            self.finished.release()
+            raise
+        self._task.add_done_callback(self._done)
+
+    def _done(self, _: asyncio.Task[T]) -> None:
+        self.finished.release()
+
+    def cancel(self) -> None:
+        """Cancel the task (or keep it from starting); callable from any thread."""
+        self._loop.call_soon_threadsafe(self._cancel)
+
+    def _cancel(self) -> None:
+        if self._task is None:
+            self._cancelled = True
+        else:
+            self._task.cancel()
+
+    def result(self) -> T:
+        """The coroutine's result, or its exception raised; call once ``finished``."""
+        if self._error is not None:
+            raise self._error
+        task = self._task
+        if task is None or task.cancelled():
+            raise concurrent.futures.CancelledError()
+        return task.result()
 
 
 class LoopThread:
@@ -79,21 +129,20 @@ class LoopThread:
                 "example from an on_retry callback); that would deadlock. Use AsyncTelnyx there"
             )
         loop = self._ensure()
-        finished = threading.Event()
-        future = asyncio.run_coroutine_threadsafe(_signalling(coro, finished), loop)
+        handoff = _Handoff(coro, loop)
+        loop.call_soon_threadsafe(handoff.start)
         try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise
+            done = handoff.finished.acquire(True, -1 if timeout is None else timeout)
         except BaseException:
-            # KeyboardInterrupt and friends: stop the work we started, then let go. The
-            # cancelled future is done at once, but the coroutine may still be unwinding
-            # (closing connections): wait for that, boundedly.
-            if not future.done() or not finished.is_set():
-                future.cancel()
-                finished.wait(5.0)
+            # KeyboardInterrupt and friends: stop the work we started, then let go once
+            # the coroutine has unwound (closing connections), boundedly.
+            handoff.cancel()
+            handoff.finished.acquire(True, 5.0)
             raise
+        if not done:
+            handoff.cancel()
+            raise TimeoutError
+        return handoff.result()
 
     def stop(self) -> None:
         """Stop the loop and join its thread. Idempotent."""

@@ -8,12 +8,12 @@ costs one ``await``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
-import tenacity
 
 from .errors import APIError, APIStatusError, Outcome
 
@@ -22,6 +22,9 @@ __all__ = ["RetryEvent", "RetryPolicy", "classify"]
 logger = logging.getLogger("telnyx_group_mms")
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:  # imported for real on the first failure (see Retrier)
+    import tenacity
 
 
 @attrs.frozen(kw_only=True)
@@ -94,8 +97,15 @@ class Retrier:
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
-        self._backoff = tenacity.wait_random_exponential(
-            multiplier=policy.initial_backoff, max=policy.max_backoff
+
+    @functools.cached_property
+    def _backoff(self) -> tenacity.wait.wait_base:
+        # tenacity is imported on the first failure: a script that sends and exits
+        # without one never pays for loading it.
+        import tenacity
+
+        return tenacity.wait_random_exponential(
+            multiplier=self.policy.initial_backoff, max=self.policy.max_backoff
         )
 
     def should_retry(self, error: BaseException) -> bool:
@@ -137,6 +147,8 @@ class Retrier:
             if self.policy.max_attempts <= 1 or not self.should_retry(exc):
                 raise
             failed: APIError | None = exc
+
+        import tenacity
 
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(self.policy.max_attempts),
