@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
-from aiolimiter import AsyncLimiter
+if TYPE_CHECKING:
+    from aiolimiter import AsyncLimiter
 
 __all__: list[str] = []  # internal: the fan-out is the public face
 
@@ -35,6 +37,9 @@ def limiter_for(rate: float) -> AsyncLimiter:
     so 0.1/s becomes ``AsyncLimiter(1, 10)``: one now, then one every ten seconds.
     """
     capacity = max(1.0, rate)
+    # Imported here: a client that never fans out with a rate limit never loads it.
+    from aiolimiter import AsyncLimiter
+
     return AsyncLimiter(capacity, capacity / rate)
 
 

@@ -67,6 +67,9 @@ def test_importing_starts_no_thread_reads_no_environment_and_builds_nothing() ->
         "assert 'cryptography' not in sys.modules\n"
         "assert 'aiohttp' not in sys.modules, 'the HTTP stack loads on first use'\n"
         "assert 'tenacity' not in sys.modules\n"
+        "telnyx_group_mms.AsyncTelnyx(api_key='x')\n"
+        "assert 'aiolimiter' not in sys.modules, 'a client that never rate-limits skips it'\n"
+        "assert 'tenacity' not in sys.modules, 'loaded on the first failed attempt'\n"
         "print('ok')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
