@@ -25,6 +25,7 @@ from .serialization import PARSE_ERRORS
 
 __all__ = [
     "GROUP_MMS_PATH",
+    "compact_json",
     "decode_message",
     "encode_request",
     "error_from_response",
@@ -35,12 +36,13 @@ __all__ = [
 #: The endpoint, relative to the API base URL (``https://api.telnyx.com/v2``).
 GROUP_MMS_PATH = "/messages/group_mms"
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: Compact JSON text, as Telnyx sends and receives it (shared by the sandbox).
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def encode_request(converter: cattrs.Converter, request: GroupMmsRequest) -> bytes:
     """The JSON body for a request: wire names, ``None`` values omitted."""
-    return _dumps(converter.unstructure(request)).encode()
+    return compact_json(converter.unstructure(request)).encode()
 
 
 def _load_json(body: bytes) -> Any:

@@ -13,7 +13,7 @@ import cattrs
 from aiohttp import web
 
 from ..models import Message, MessageError
-from ..protocol import GROUP_MMS_PATH
+from ..protocol import GROUP_MMS_PATH, compact_json
 from .faults import Fault, FaultKind, FaultPlan, RateLimiter, seconds_text
 from .wire import Account, api_error, build_message, error_json, message_json, now, parse_request
 
@@ -29,7 +29,6 @@ __all__ = [
 #: The sandbox serves the API under this prefix, as Telnyx does (``.../v2``).
 API_PREFIX = "/v2"
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 # The code Telnyx sends with each status a scripted fault may answer.
 _STATUS_CODES = {
@@ -179,7 +178,7 @@ class GroupMmsHandler:
             webhook_failover_url=parsed.webhook_failover_url or self._webhook_failover_url,
         )
         self._on_accept(message)
-        raw = _dumps({"data": message_json(self._converter, message)}).encode()
+        raw = compact_json({"data": message_json(self._converter, message)}).encode()
         if fault is not None and fault.kind is FaultKind.MALFORMED:
             raw = raw[: len(raw) // 2]
         return web.Response(status=200, body=raw, content_type="application/json", headers=headers)
@@ -189,7 +188,7 @@ def errors_response(
     status: int, errors: list[MessageError], headers: dict[str, str]
 ) -> web.Response:
     """A Telnyx-shaped error answer: ``{"errors": [...]}``."""
-    body = _dumps({"errors": [error_json(e) for e in errors]}).encode()
+    body = compact_json({"errors": [error_json(e) for e in errors]}).encode()
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 

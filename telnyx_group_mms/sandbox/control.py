@@ -9,7 +9,6 @@ any Bearer token when it was started without one).
 from __future__ import annotations
 
 import itertools
-import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final
@@ -19,6 +18,7 @@ import cattrs
 from aiohttp import web
 
 from ..models import Message
+from ..protocol import compact_json
 from .app import authorized_token, errors_response
 from .wire import api_error, message_json
 
@@ -28,8 +28,6 @@ __all__ = ["CONTROL_PREFIX", "MAX_PAGE", "ControlHandler", "SandboxStats"]
 CONTROL_PREFIX: Final = "/_sandbox"
 #: Messages per page of ``GET /_sandbox/messages`` at most (and by default).
 MAX_PAGE: Final = 1000
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @attrs.frozen(kw_only=True)
@@ -92,7 +90,7 @@ class ControlHandler:
         if authorized_token(request, self._api_key) is None:
             return _unauthorized()
         stats = attrs.asdict(self._stats())
-        return web.json_response(text=_dumps({"data": stats}))
+        return web.json_response(text=compact_json({"data": stats}))
 
     async def messages(self, request: web.Request) -> web.Response:
         """The accepted messages still in history, oldest first, a page at a time.
@@ -115,7 +113,7 @@ class ControlHandler:
             "data": [message_json(self._converter, m) for m in page],
             "meta": {"offset": offset, "limit": limit, "total": len(history)},
         }
-        return web.json_response(text=_dumps(body))
+        return web.json_response(text=compact_json(body))
 
 
 def _unauthorized() -> web.Response:
