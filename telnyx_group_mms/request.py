@@ -28,7 +28,10 @@ def _fail(field: str, problem: str) -> RequestValidationError:
 def _as_str_tuple(value: object, field: str) -> tuple[str, ...]:
     # A bare string is a sequence too; taking it apart character by character
     # would produce a baffling error, so name the mistake instead.
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+    # Lists and tuples first: the Sequence check is an ABC lookup, needed only for others.
+    if (value.__class__ is not list and value.__class__ is not tuple) and (
+        isinstance(value, str | bytes) or not isinstance(value, Sequence)
+    ):
         raise _fail(field, f"must be a list of strings, not {type(value).__name__}")
     items = tuple(value)
     for i, item in enumerate(items):
@@ -40,6 +43,9 @@ def _as_str_tuple(value: object, field: str) -> tuple[str, ...]:
 def _check_sendable(field: str, value: str) -> None:
     # A lone surrogate (left by a lenient decode, or by a JSON "\ud800" escape) cannot be
     # encoded as UTF-8: refuse it here, not when the body is encoded inside a send.
+    # ASCII text (the commonest) cannot hold one, and isascii() reads a flag, not the text.
+    if value.isascii():
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -47,6 +47,9 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
     OverflowError,
 )
 
+#: A structure hook, as cattrs calls it: ``hook(value, type)``.
+Hook = Callable[[Any, Any], Any]
+
 # attrs fields whose Python name differs from the wire name.
 _RENAMES = {"from_": "from"}
 
@@ -113,7 +116,9 @@ def _is_optional(type_: Any) -> bool:
     return get_origin(type_) in (Union, types.UnionType) and len(args) == 2 and type(None) in args
 
 
-def _optional(optional_type: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+def _optional(
+    optional_type: Any, conv: cattrs.Converter, attrs_or_none: Mapping[type, Hook]
+) -> Hook:
     # cattrs' own hook for ``X | None`` looks X's hook up again for every value; a
     # message has dozens of optional fields, which made that lookup the largest single
     # cost of parsing one. Here X's hook is looked up once.
@@ -121,6 +126,11 @@ def _optional(optional_type: Any, conv: cattrs.Converter) -> Callable[[Any, Any]
     if inner is str:
         return _structure_opt_str
     hook = conv.get_structure_hook(inner)
+    # An attrs model built by _strict_attrs has a variant that takes None itself: one
+    # call per value instead of two.
+    direct = attrs_or_none.get(inner)
+    if direct is not None:
+        return direct
 
     def structure(value: object, _: Any) -> Any:
         return None if value is None else hook(value, inner)
@@ -161,15 +171,26 @@ def _structure_dict(value: object, _: type) -> dict[str, Any]:
     return dict(value)
 
 
-def _strict_attrs(cl: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+def _strict_attrs(cl: Any, conv: cattrs.Converter, attrs_or_none: dict[type, Hook]) -> Hook:
     # The generated function would take a string for an object and return all defaults.
     generated = make_dict_structure_fn(cl, conv)
 
+    def fail(value: object) -> ValueError:
+        return ValueError(f"{cl.__name__} must be a JSON object, not {type(value).__name__}")
+
     def structure(value: object, _: Any) -> Any:
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{cl.__name__} must be a JSON object, not {type(value).__name__}")
+        if not _is_mapping(value):
+            raise fail(value)
         return generated(value, cl)
 
+    def structure_or_none(value: object, _: Any) -> Any:
+        if value is None:
+            return None
+        if not _is_mapping(value):
+            raise fail(value)
+        return generated(value, cl)
+
+    attrs_or_none[cl] = structure_or_none
     return structure
 
 
@@ -177,14 +198,17 @@ def _is_list(type_: Any) -> bool:
     return get_origin(type_) is list
 
 
-def _strict_list(list_type: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+def _strict_list(list_type: Any, conv: cattrs.Converter, *, null_is_empty: bool = False) -> Hook:
     # The default hook iterates any iterable: a string would become a list of characters.
     (item_type,) = getattr(list_type, "__args__", (Any,))
     item_hook = conv.get_structure_hook(item_type)
 
     def structure(value: object, _: Any) -> list[Any]:
-        if not isinstance(value, list):
-            raise ValueError(f"expected a JSON array, not {type(value).__name__}")
+        if value.__class__ is not list:
+            if value is None and null_is_empty:
+                return []
+            if not isinstance(value, list):
+                raise ValueError(f"expected a JSON array, not {type(value).__name__}")
         return [item_hook(item, item_type) for item in value]
 
     return structure
@@ -206,11 +230,15 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook_func(lambda t: t == dict[str, Any], _structure_dict)
     conv.register_structure_hook(Sender, _structure_sender)
-    conv.register_structure_hook_factory(attrs.has, _strict_attrs)
+    # Filled by _strict_attrs as it builds each model's hook; read by _optional.
+    attrs_or_none: dict[type, Hook] = {}
+    conv.register_structure_hook_factory(
+        attrs.has, lambda cl, c: _strict_attrs(cl, c, attrs_or_none)
+    )
     conv.register_structure_hook_factory(_is_list, _strict_list)
     for enum_cls in (Direction, MessageType, RecipientStatus):
         conv.register_structure_hook(enum_cls | str | None, _enum_or_str(enum_cls))
-    conv.register_structure_hook_factory(_is_optional, _optional)
+    conv.register_structure_hook_factory(_is_optional, lambda t, c: _optional(t, c, attrs_or_none))
 
     conv.register_unstructure_hook(
         GroupMmsRequest,
@@ -223,19 +251,12 @@ def make_converter() -> cattrs.Converter:
     return conv
 
 
-def _empty_if_null(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    def structure(value: object, type_: Any) -> Any:
-        return [] if value is None else hook(value, type_)
-
-    return structure
-
-
 def _register_message(conv: cattrs.Converter) -> None:
     fields = attrs.fields(attrs.resolve_types(Message))
     known = frozenset(_RENAMES.get(f.name, f.name) for f in fields if f.name != "extra")
     # Telnyx sends ``null`` for empty lists at times; treat it as absent (an empty list).
     null_lists: dict[str, Any] = {
-        f.name: override(struct_hook=_empty_if_null(conv.get_structure_hook(f.type)))
+        f.name: override(struct_hook=_strict_list(f.type, conv, null_is_empty=True))
         for f in fields
         if _is_list(f.type)
     }
