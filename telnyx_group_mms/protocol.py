@@ -14,6 +14,7 @@ from typing import Any
 
 import cattrs
 
+from . import json_codec
 from .errors import (
     APIResponseValidationError,
     APIStatusError,
@@ -42,12 +43,12 @@ compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encod
 
 def encode_request(converter: cattrs.Converter, request: GroupMmsRequest) -> bytes:
     """The JSON body for a request: wire names, ``None`` values omitted."""
-    return compact_json(converter.unstructure(request)).encode()
+    return json_codec.dumps(converter.unstructure(request))
 
 
 def _load_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json_codec.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: nesting deeper than the parser can follow ("[[[[..."), which
         # fits easily under the response cap.
