@@ -46,7 +46,7 @@ def loads_stdlib(body: bytes) -> Any:
 
 try:
     import orjson
-except ImportError:  # pragma: no cover - PyPy, or a platform orjson has no wheel for
+except ImportError:  # pragma: no cover - an interpreter orjson is not installed for (PyPy)
     FAST = False
     dumps = dumps_stdlib
     loads = loads_stdlib
