@@ -69,6 +69,11 @@ def _positive_finite(instance: object, attribute: attrs.Attribute[float], value:
         raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
+def _copied(rates: Mapping[str, float]) -> dict[str, float]:
+    # A copy: the caller's dict changing later must not change a frozen setting.
+    return dict(rates)
+
+
 def _check_per_number(
     instance: object, attribute: attrs.Attribute[Mapping[str, float]], value: Mapping[str, float]
 ) -> None:
@@ -108,7 +113,7 @@ class SenderQueues:
     long_code_mps: float = attrs.field(default=LONG_CODE_MPS, validator=_positive_finite)
     toll_free_mps: float = attrs.field(default=TOLL_FREE_MPS, validator=_positive_finite)
     per_number_mps: Mapping[str, float] = attrs.field(
-        factory=dict, converter=dict, validator=_check_per_number
+        factory=dict, converter=_copied, validator=_check_per_number
     )
     max_queue_seconds: float = attrs.field(default=MAX_QUEUE_SECONDS, validator=_positive_finite)
     time_scale: float = attrs.field(default=1.0, validator=_positive_finite)
