@@ -186,6 +186,12 @@ class RateLimitError(APIStatusError):
     cannot double-send, though it succeeds only once the limit or the queue allows.
     """
 
+    @property
+    def queue_full(self) -> bool:
+        """True for code 40318: the sending number's queue is full, which drains at that
+        number's rate (minutes for a long code), not the account's request rate."""
+        return self.code == "40318"
+
 
 class InternalServerError(APIStatusError):
     """5xx: Telnyx failed; unless the status is 503 the message may have gone out."""
