@@ -179,7 +179,18 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429 (code 10011): too many requests; ``retry_after`` says how long to wait."""
+    """429: Telnyx took nothing in; ``retry_after`` says how long to wait, when it says.
+
+    Code 10011: too many API requests. Code 40318: the sending number's message queue
+    is full ("wait before resending"). Either way the outcome is ``SAFE``: sending again
+    cannot double-send, though it succeeds only once the limit or the queue allows.
+    """
+
+    @property
+    def queue_full(self) -> bool:
+        """True for code 40318: the sending number's queue is full, which drains at that
+        number's rate (minutes for a long code), not the account's request rate."""
+        return self.code == "40318"
 
 
 class InternalServerError(APIStatusError):

@@ -35,8 +35,8 @@ BeforeSend = Callable[[int, GroupMmsRequest], Awaitable[None]]
 Requests = Iterable[GroupMmsRequest] | AsyncIterable[GroupMmsRequest]
 
 #: An item that ends in a 429 after its retries is sent again, after the shared pause,
-#: this many times at most; a 429 is safe to resend, and the bound makes a batch under
-#: sustained throttling end.
+#: this many times at most (never for a full sender queue, code 40318); a 429 is safe
+#: to resend, and the bound makes a batch under sustained throttling end.
 RATE_LIMIT_REQUEUES: Final = 8
 
 
@@ -238,7 +238,9 @@ class FanOut:
             try:
                 return await post()
             except RateLimitError as exc:
-                self.gate.pause(exc.retry_after)
+                # A full sender queue is that sender's alone: it holds up no other.
+                if not exc.queue_full:
+                    self.gate.pause(exc.retry_after)
                 raise
 
         error: TelnyxError
@@ -248,7 +250,9 @@ class FanOut:
             except RateLimitError as exc:
                 error = exc
                 too_long = exc.retry_after is not None and exc.retry_after > self._max_pause
-                if requeue >= RATE_LIMIT_REQUEUES or too_long:
+                # Nor is it sent again: the queue drains at the sender's rate, often
+                # far slower than the rounds of a pause.
+                if requeue >= RATE_LIMIT_REQUEUES or too_long or exc.queue_full:
                     break
             except TelnyxError as exc:
                 error = exc

@@ -103,6 +103,8 @@ class AsyncMessages:
         A 429 pauses every worker for its ``Retry-After`` (capped by the client's
         ``RetryPolicy.max_retry_after``); the request is then retried, under the client's
         policy and up to 8 further rounds, so a throttled batch slows down and still ends.
+        A 429 with code 40318 (the sender's queue is full) pauses no one and is not sent
+        again by the fan-out: its result carries the error, safe to send later.
 
         Args:
             requests: An iterable or async iterable of :class:`GroupMmsRequest`.

@@ -89,6 +89,28 @@ def test_the_sandbox_command_applies_the_rate_limit() -> None:
     assert errors[0].code == "10011"
 
 
+def test_the_sandbox_command_queues_per_sender_and_refuses_a_full_queue_with_40318() -> None:
+    server = Server(
+        ["sandbox", "--port", "0", "--long-code-mps", "0.001", "--max-queue-seconds", "1000"]
+    )
+    try:
+        base_url = _announced(server)["TELNYX_BASE_URL"]
+        retry = fast_retry(max_attempts=1)
+        with tgm.Telnyx(api_key="k", base_url=base_url, retry=retry) as client:
+            first = client.messages.send_group_mms(from_=FROM, to=TO, text="hi")
+            # One message per 1000 s of real time, and a queue that holds one.
+            with pytest.raises(tgm.RateLimitError) as caught:
+                client.messages.send_group_mms(from_=FROM, to=TO, text="hi")
+        stats = control(base_url, "stats", key="k").json()["data"]
+    finally:
+        server.process.send_signal(signal.SIGINT)
+        assert server.finish().code == 0
+
+    assert first.wait_seconds == 0.0
+    assert (caught.value.code, caught.value.outcome) == ("40318", tgm.Outcome.SAFE)
+    assert (stats["requests"], stats["accepted"]) == (2, 1)
+
+
 def test_the_sandbox_command_serves_its_record_and_keeps_max_history_messages() -> None:
     server = Server(["sandbox", "--port", "0", "--api-key", "secret", "--max-history", "2"])
     try:
@@ -126,6 +148,12 @@ def test_a_port_in_use_is_one_line_and_exit_1() -> None:
         (["--mps", "0"], "--mps"),
         (["--max-history", "0"], "--max-history"),
         (["--delivery-failure-rate", "2"], "--delivery-failure-rate"),
+        (["--long-code-mps", "0"], "--long-code-mps"),
+        (["--time-scale", "-1"], "--time-scale"),
+        (["--sender-mps", "+13125551234"], "expected NUMBER=MPS"),
+        (["--sender-mps", "3125551234=1"], "keys must be +E.164 numbers"),
+        (["--max-queue-seconds", "5"], "every message would be refused"),
+        (["--toll-free-mps", "inf"], "toll_free_mps must be a positive number"),
     ],
 )
 def test_bad_sandbox_settings_are_usage_errors(args: list[str], complaint: str) -> None:

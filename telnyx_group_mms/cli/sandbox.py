@@ -8,7 +8,7 @@ import signal
 
 import click
 
-from ..sandbox import DeliveryOutcomes, Fault, FaultRates, Sandbox
+from ..sandbox import DeliveryOutcomes, Fault, FaultRates, Sandbox, SenderQueues
 from .errors import Failure, SettingError
 
 # By default a long-running sandbox keeps this many recent requests and messages in memory.
@@ -35,6 +35,34 @@ def _fault_rates(
         raise click.BadParameter(str(exc)) from exc
 
 
+def _per_number_mps(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for value in values:
+        number, sep, rate = value.partition("=")
+        try:
+            if not sep:
+                raise ValueError("expected NUMBER=MPS")
+            rates[number.strip()] = float(rate)
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r}: {exc}") from exc
+    return rates
+
+
+def _sender_queues(
+    enabled: bool, settings: dict[str, float | None], per_number: dict[str, float]
+) -> SenderQueues | None:
+    """The queue settings; any of them turns the queues on, as ``--sender-queues`` does."""
+    given = {name: value for name, value in settings.items() if value is not None}
+    if not (enabled or given or per_number):
+        return None
+    return SenderQueues(per_number_mps=per_number, **given)
+
+
+_POSITIVE = click.FloatRange(min=0, min_open=True)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -51,6 +79,33 @@ def _fault_rates(
 @click.option(
     "--mps", type=click.IntRange(min=1),
     help="Messages per second per API key; more are answered 429 (code 10011).",
+)  # fmt: skip
+@click.option(
+    "--sender-queues", "queues", is_flag=True,
+    help="Queue each sender's messages at its rate, as Telnyx does: wait_seconds grows, and "
+    "a message that would overfill the queue is answered 429 (code 40318). Any option below "
+    "turns this on too.",
+)  # fmt: skip
+@click.option(
+    "--long-code-mps", type=_POSITIVE, metavar="MPS",
+    help="Messages per second a long code sends [default: 0.1].",
+)  # fmt: skip
+@click.option(
+    "--toll-free-mps", type=_POSITIVE, metavar="MPS",
+    help="Messages per second a toll-free number (+1 8XX) sends [default: 20].",
+)  # fmt: skip
+@click.option(
+    "--sender-mps", "per_number_mps", multiple=True, callback=_per_number_mps,
+    metavar="NUMBER=MPS", help="The rate of one sending number: +13125551234=1. Repeatable.",
+)  # fmt: skip
+@click.option(
+    "--max-queue-seconds", type=_POSITIVE, metavar="SECONDS",
+    help="Sending time one sender's queue holds [default: 14400, four hours].",
+)  # fmt: skip
+@click.option(
+    "--time-scale", type=_POSITIVE, metavar="FACTOR",
+    help="Drain queues (and send queued messages' webhooks) this many times faster than "
+    "real time [default: 1].",
 )  # fmt: skip
 @click.option(
     "--max-history", type=click.IntRange(min=1), default=_HISTORY, show_default=True,
@@ -70,6 +125,12 @@ def sandbox(
     fault_rates: FaultRates | None,
     seed: int | None,
     mps: int | None,
+    queues: bool,
+    long_code_mps: float | None,
+    toll_free_mps: float | None,
+    per_number_mps: dict[str, float],
+    max_queue_seconds: float | None,
+    time_scale: float | None,
     max_history: int,
     webhook_url: str | None,
     webhook_failover_url: str | None,
@@ -82,6 +143,12 @@ def sandbox(
     GET /_sandbox/stats (counts of requests, accepted messages, requests in flight and
     faults served) and GET /_sandbox/messages?offset=N&limit=M (accepted messages).
     """
+    queue_settings = {
+        "long_code_mps": long_code_mps,
+        "toll_free_mps": toll_free_mps,
+        "max_queue_seconds": max_queue_seconds,
+        "time_scale": time_scale,
+    }
     try:
         box = Sandbox(
             host=host,
@@ -90,6 +157,7 @@ def sandbox(
             fault_rates=fault_rates,
             seed=seed,
             mps=mps,
+            sender_queues=_sender_queues(queues, queue_settings, per_number_mps),
             webhook_url=webhook_url,
             webhook_failover_url=webhook_failover_url,
             delivery=DeliveryOutcomes(failure_rate=delivery_failure_rate),

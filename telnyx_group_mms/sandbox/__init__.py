@@ -8,6 +8,7 @@
 from .app import RecordedRequest
 from .control import SandboxStats
 from .faults import Fault, FaultKind, FaultPlan, FaultRates
+from .queues import SenderQueues
 from .server import Sandbox
 from .webhooks import DeliveryOutcomes, WebhookAttempt
 
@@ -20,5 +21,6 @@ __all__ = [
     "RecordedRequest",
     "Sandbox",
     "SandboxStats",
+    "SenderQueues",
     "WebhookAttempt",
 ]

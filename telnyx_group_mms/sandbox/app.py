@@ -15,6 +15,7 @@ from aiohttp import web
 from ..models import Message, MessageError
 from ..protocol import GROUP_MMS_PATH, compact_json
 from .faults import Fault, FaultKind, FaultPlan, RateLimiter, seconds_text
+from .queues import SenderQueueBook
 from .wire import Account, api_error, build_message, error_json, message_json, now, parse_request
 
 __all__ = [
@@ -87,8 +88,9 @@ def authorized_token(request: web.Request, api_key: str | None) -> str | None:
 class GroupMmsHandler:
     """Answers ``POST /v2/messages/group_mms`` the way Telnyx does.
 
-    Order of checks: authentication (401), the rate limit (429), a fault if one is due,
-    the body (400), then the message is taken in and answered.
+    Order of checks: authentication (401), the rate limit (429, code 10011), a fault if
+    one is due, the body (400), the sender's queue (429, code 40318, when ``queues`` is
+    set and it is full), then the message is taken in and answered.
 
     Attributes:
         in_flight: Requests being answered right now (a delay fault holds one a while).
@@ -102,6 +104,7 @@ class GroupMmsHandler:
         api_key: str | None,
         faults: FaultPlan,
         limiter: RateLimiter | None,
+        queues: SenderQueueBook | None,
         on_request: Callable[[RecordedRequest], None],
         on_accept: Callable[[Message], None],
         webhook_url: str | None,
@@ -113,6 +116,7 @@ class GroupMmsHandler:
         self._api_key = api_key
         self._faults = faults
         self._limiter = limiter
+        self._queues = queues
         self._on_request = on_request
         self._on_accept = on_accept
         self._webhook_url = webhook_url
@@ -170,12 +174,21 @@ class GroupMmsHandler:
         if isinstance(parsed, list):
             return errors_response(400, parsed, headers)
 
+        wait_seconds = 0.0
+        if self._queues is not None:
+            admitted = self._queues.admit(parsed.from_)
+            if admitted is None:
+                # Refused before it is taken in: nothing is recorded, nothing will be sent.
+                return errors_response(429, [api_error("40318")], headers)
+            wait_seconds = admitted
+
         message = build_message(
             parsed,
             account=self._account,
             received_at=now(),
             webhook_url=parsed.webhook_url or self._webhook_url,
             webhook_failover_url=parsed.webhook_failover_url or self._webhook_failover_url,
+            wait_seconds=wait_seconds,
         )
         self._on_accept(message)
         raw = compact_json({"data": message_json(self._converter, message)}).encode()

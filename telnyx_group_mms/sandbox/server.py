@@ -17,6 +17,7 @@ from ..serialization import get_converter
 from .app import API_PREFIX, GroupMmsHandler, RecordedRequest, build_app
 from .control import ControlHandler, SandboxStats
 from .faults import FaultPlan, FaultRates, RateLimiter
+from .queues import SenderQueueBook, SenderQueues
 from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher
 from .wire import Account
 
@@ -53,17 +54,23 @@ class Sandbox:
         seed: Seeds random faults and delivery outcomes, so that a run repeats.
         mps: Messages per second allowed per account (API key); excess requests are
             answered 429 (code 10011) with ``Retry-After`` and ``x-ratelimit-*`` headers.
+        sender_queues: Queue each ``from`` number's messages at its sending rate, as
+            Telnyx does: a message's ``wait_seconds`` is its wait behind its sender's
+            earlier messages, and one that would overfill the queue is answered 429
+            (code 40318) and not taken in; see :class:`SenderQueues`. Off by default
+            (every ``wait_seconds`` is 0).
         webhook_url: Where to deliver webhooks for messages that name no ``webhook_url``.
         webhook_failover_url: Where they go when ``webhook_url`` keeps failing.
         delivery: How recipients fare in ``message.finalized``; all delivered by default.
         webhook_max_attempts: POSTs per URL and event before giving up on that URL.
         webhook_retry_delay: Seconds before the first webhook retry (doubling after).
         max_history: Keep at most this many recent requests and messages (all by default).
-        clock: The monotonic clock the rate limit and :attr:`RecordedRequest.arrived_at`
-            read; tests may freeze it.
+        clock: The monotonic clock the rate limit, the sender queues and
+            :attr:`RecordedRequest.arrived_at` read; tests may freeze it.
 
     Raises:
         ValueError: A setting is out of range.
+        TypeError: ``sender_queues`` is not a :class:`SenderQueues`.
         ImportError: ``webhook_url`` is set but ``cryptography`` (extra ``webhooks``),
             needed to sign webhooks, is not installed.
     """
@@ -77,6 +84,7 @@ class Sandbox:
         fault_rates: FaultRates | None = None,
         seed: int | None = None,
         mps: int | None = None,
+        sender_queues: SenderQueues | None = None,
         webhook_url: str | None = None,
         webhook_failover_url: str | None = None,
         delivery: DeliveryOutcomes | None = None,
@@ -101,6 +109,13 @@ class Sandbox:
         self.faults = FaultPlan(rates=fault_rates, seed=seed)
         self._clock = clock or time.monotonic
         self._limiter = None if mps is None else RateLimiter(limit=mps, clock=self._clock)
+        if sender_queues is not None and not isinstance(sender_queues, SenderQueues):
+            raise TypeError(
+                f"sender_queues must be a SenderQueues, not {type(sender_queues).__name__}"
+            )
+        self._queues = (
+            None if sender_queues is None else SenderQueueBook(sender_queues, clock=self._clock)
+        )
         self._converter = get_converter()
         try:
             signer: Signer | None = Signer()
@@ -115,6 +130,7 @@ class Sandbox:
             seed=seed,
             max_attempts=webhook_max_attempts,
             retry_delay=webhook_retry_delay,
+            time_scale=1.0 if sender_queues is None else sender_queues.time_scale,
         )
         self._public_key = None if signer is None else signer.public_key
         self._messages: deque[Message] = deque(maxlen=max_history)
@@ -186,7 +202,8 @@ class Sandbox:
         return list(self._dispatcher.attempts)
 
     def reset(self) -> None:
-        """Forget requests, messages, counts, webhook attempts, scripted faults and rate windows.
+        """Forget requests, messages, counts, webhook attempts, scripted faults, rate windows
+        and sender queues.
 
         Random faults and delivery outcomes start again from the seed.
         """
@@ -197,6 +214,8 @@ class Sandbox:
         self.faults.reset()
         if self._limiter is not None:
             self._limiter.reset()
+        if self._queues is not None:
+            self._queues.reset()
         self._dispatcher.reset()
 
     def __repr__(self) -> str:
@@ -223,6 +242,7 @@ class Sandbox:
             api_key=self._api_key,
             faults=self.faults,
             limiter=self._limiter,
+            queues=self._queues,
             on_request=self._record,
             on_accept=self._accept,
             webhook_url=self._webhook_url,

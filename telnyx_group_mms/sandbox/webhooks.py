@@ -12,6 +12,7 @@ import random
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -136,6 +137,7 @@ class WebhookDispatcher:
         max_attempts: int = 3,
         retry_delay: float = 0.1,
         timeout: float = WEBHOOK_TIMEOUT,
+        time_scale: float = 1.0,
     ) -> None:
         self._converter = converter
         self._signer = signer
@@ -145,6 +147,7 @@ class WebhookDispatcher:
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._timeout = timeout
+        self._time_scale = time_scale
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._limit: asyncio.Semaphore | None = None
@@ -186,30 +189,38 @@ class WebhookDispatcher:
     async def _deliver_message(
         self, message: Message, finals: list[tuple[str, MessageError | None]]
     ) -> None:
+        wait = message.wait_seconds or 0.0
+        if wait:
+            # A queued message is sent when it leaves its sender's queue, not before;
+            # waiting here, outside the semaphore, holds up no other message.
+            await asyncio.sleep(wait / self._time_scale)
         if self._limit is None:
             self._limit = asyncio.Semaphore(_MAX_CONCURRENT_MESSAGES)
         async with self._limit:
-            sent_at = now()
+            sent_at = _not_before(now(), message.received_at, wait)
             for recipient in message.to:
                 sent = attrs.evolve(recipient, status=RecipientStatus.SENT)
                 payload = attrs.evolve(message, to=[sent], sent_at=sent_at)
-                await self._deliver_event("message.sent", payload)
+                await self._deliver_event("message.sent", payload, occurred_at=sent_at)
             for recipient, (status, error) in zip(message.to, finals, strict=True):
                 final = attrs.evolve(recipient, status=status)
+                completed_at = max(now(), sent_at)
                 payload = attrs.evolve(
                     message,
                     to=[final],
                     sent_at=sent_at,
-                    completed_at=now(),
+                    completed_at=completed_at,
                     errors=[] if error is None else [error],
                 )
-                await self._deliver_event("message.finalized", payload)
+                await self._deliver_event("message.finalized", payload, occurred_at=completed_at)
 
-    async def _deliver_event(self, event_type: str, payload: Message) -> None:
+    async def _deliver_event(
+        self, event_type: str, payload: Message, *, occurred_at: datetime
+    ) -> None:
         data = {
             "event_type": event_type,
             "id": str(uuid.uuid4()),
-            "occurred_at": self._converter.unstructure(now()),
+            "occurred_at": self._converter.unstructure(occurred_at),
             "payload": message_json(self._converter, payload),
             "record_type": "event",
         }
@@ -277,6 +288,17 @@ class WebhookDispatcher:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _not_before(current: datetime, received_at: datetime | None, wait: float) -> datetime:
+    """``current``, or when the message leaves its queue if that is later.
+
+    Under a time scale above 1 the queue is left before the wall clock gets there; the
+    webhooks still report the time Telnyx would have sent it.
+    """
+    if received_at is None or not wait:
+        return current
+    return max(current, received_at + timedelta(seconds=wait))
 
 
 def _meta(attempt: int, url: str) -> dict[str, Any]:

@@ -87,6 +87,7 @@ _TITLES = {
     "10015": "Bad Request",
     "10016": "Phone number must be in +E.164 format",
     "40300": "Blocked due to STOP message",
+    "40318": "Message queue full",
 }
 
 
@@ -100,6 +101,7 @@ _DETAILS = {
     "10011": "You have exceeded the maximum number of allowed requests.",
     "10015": "The request failed because it was not well-formed.",
     "40300": "A recipient has opted out of messages from this number (STOP).",
+    "40318": "Message queue is full. Wait before resending.",
 }
 
 
@@ -326,8 +328,12 @@ def build_message(
     received_at: datetime,
     webhook_url: str | None,
     webhook_failover_url: str | None,
+    wait_seconds: float = 0.0,
 ) -> Message:
-    """The message Telnyx answers with: every recipient ``queued``, costed per recipient."""
+    """The message Telnyx answers with: every recipient ``queued``, costed per recipient.
+
+    ``wait_seconds`` is how long it waits in its sender's queue before it is sent.
+    """
     recipients = []
     for number in request.to:
         carrier, line_type = _carrier_of(number)
@@ -368,5 +374,5 @@ def build_message(
         ),
         tcr_campaign_billable=False,
         received_at=received_at,
-        wait_seconds=0.0,
+        wait_seconds=wait_seconds,
     )

@@ -1,0 +1,170 @@
+"""Per-sender message queues: how long an accepted message waits, and when a queue is full.
+
+Telnyx sends each number's messages at that number's rate and queues the excess; the
+message resource's ``wait_seconds`` says how long a message waits in that queue. When a
+sender's queue is full, Telnyx refuses the message with HTTP 429, code 40318 ("Message
+queue full": "Wait before resending"), and takes nothing in.
+
+Telnyx's documented defaults (developers.telnyx.com, "SMS messaging rate limits"): a long
+code sends 0.1 messages a second and queues at most 1,440; a toll-free number 20 a second
+and 288,000 at most. Both queue lengths are four hours of sending, so the sandbox caps a
+queue by time: a sender's queue holds at most ``max_queue_seconds`` (four hours) of its
+messages, which reproduces those lengths and carries over to any rate.
+
+The sandbox's own assumptions, where Telnyx documents nothing: one group MMS counts as
+one message of its sender whatever its number of recipients; the account-wide MMS queue
+(15 a second) is not modelled; a 40318 answer carries no ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "LONG_CODE_MPS",
+    "MAX_QUEUE_SECONDS",
+    "TOLL_FREE_MPS",
+    "TOLL_FREE_PREFIXES",
+    "SenderKind",
+    "SenderQueues",
+    "SenderQueueBook",
+    "sender_kind",
+]
+
+#: A long code's default sending rate, in messages per second (Telnyx's documented default).
+LONG_CODE_MPS: Final = 0.1
+#: A toll-free number's default sending rate, in messages per second.
+TOLL_FREE_MPS: Final = 20.0
+#: How much sending a sender's queue holds: four hours, as Telnyx's queue lengths imply.
+MAX_QUEUE_SECONDS: Final = 4 * 3600.0
+#: The NANP toll-free area codes, as ``+1`` prefixes.
+TOLL_FREE_PREFIXES: Final = ("+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888")
+
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+# Float sums of intervals drift by far less than this; without it a queue exactly full to
+# the cap could refuse one message early.
+_SLACK = 1e-9
+
+
+class SenderKind(enum.Enum):
+    """What kind of number a sender is, which sets its default sending rate."""
+
+    LONG_CODE = "long_code"
+    TOLL_FREE = "toll_free"
+
+
+def sender_kind(number: str) -> SenderKind:
+    """``TOLL_FREE`` for a +1 8XX toll-free number, else ``LONG_CODE``."""
+    return SenderKind.TOLL_FREE if number.startswith(TOLL_FREE_PREFIXES) else SenderKind.LONG_CODE
+
+
+def _positive_finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
+
+
+def _copied(rates: Mapping[str, float]) -> dict[str, float]:
+    # A copy: the caller's dict changing later must not change a frozen setting.
+    return dict(rates)
+
+
+def _check_per_number(
+    instance: object, attribute: attrs.Attribute[Mapping[str, float]], value: Mapping[str, float]
+) -> None:
+    for number, mps in value.items():
+        if not isinstance(number, str) or not _E164.fullmatch(number):
+            raise ValueError(f"per_number_mps keys must be +E.164 numbers, got {number!r}")
+        if not (isinstance(mps, int | float) and math.isfinite(mps) and mps > 0):
+            raise ValueError(f"the rate of {number} must be a positive number, got {mps!r}")
+
+
+@attrs.frozen(kw_only=True)
+class SenderQueues:
+    """How the sandbox queues each sender's messages (pass to ``Sandbox(sender_queues=...)``).
+
+    Each ``from`` number sends at its rate: ``per_number_mps[number]`` if given, else
+    ``toll_free_mps`` for a toll-free number (+1 800/833/844/855/866/877/888), else
+    ``long_code_mps``. A message waits (``wait_seconds``) behind the earlier messages of
+    its sender still queued; one that would take the queue past ``max_queue_seconds`` of
+    sending is refused 429, code 40318, and not taken in.
+
+    Args:
+        long_code_mps: Messages per second a long code sends (Telnyx's default: 0.1).
+        toll_free_mps: Messages per second a toll-free number sends (default: 20).
+        per_number_mps: Rates for given numbers, e.g. a 10DLC number's campaign rate.
+        max_queue_seconds: Sending time a sender's queue holds at most (default four
+            hours: 1,440 messages at 0.1/s, 288,000 at 20/s, Telnyx's queue lengths).
+        time_scale: How many times faster than real time queues drain and queued
+            messages' webhooks come (``wait_seconds`` stays in Telnyx's seconds). 3600
+            plays an hour of queueing in a second.
+
+    Raises:
+        ValueError: A rate, the cap or the time scale is not a positive number, a
+            ``per_number_mps`` key is not +E.164, or a rate is too slow for one message
+            to fit in ``max_queue_seconds``.
+    """
+
+    long_code_mps: float = attrs.field(default=LONG_CODE_MPS, validator=_positive_finite)
+    toll_free_mps: float = attrs.field(default=TOLL_FREE_MPS, validator=_positive_finite)
+    per_number_mps: Mapping[str, float] = attrs.field(
+        factory=dict, converter=_copied, validator=_check_per_number
+    )
+    max_queue_seconds: float = attrs.field(default=MAX_QUEUE_SECONDS, validator=_positive_finite)
+    time_scale: float = attrs.field(default=1.0, validator=_positive_finite)
+
+    def __attrs_post_init__(self) -> None:
+        slowest = min([self.long_code_mps, self.toll_free_mps, *self.per_number_mps.values()])
+        if 1 / slowest > self.max_queue_seconds + _SLACK:
+            raise ValueError(
+                f"at {slowest:g} messages per second one message takes {1 / slowest:g} s, "
+                f"more than max_queue_seconds={self.max_queue_seconds:g}: every message "
+                "would be refused"
+            )
+
+    def mps_for(self, number: str) -> float:
+        """The sending rate of ``number``, in messages per second."""
+        rate = self.per_number_mps.get(number)
+        if rate is not None:
+            return rate
+        if sender_kind(number) is SenderKind.TOLL_FREE:
+            return self.toll_free_mps
+        return self.long_code_mps
+
+
+class SenderQueueBook:
+    """The sandbox's queues: when each sender's queue will be empty, on a scaled clock.
+
+    Used on the sandbox's event loop only; :meth:`reset` may come from another thread
+    (it only empties a dict).
+    """
+
+    def __init__(self, settings: SenderQueues, *, clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._origin = clock()
+        # Queue time (seconds since origin, times time_scale) when each queue empties.
+        self._empty_at: dict[str, float] = {}
+
+    def _now(self) -> float:
+        return (self._clock() - self._origin) * self.settings.time_scale
+
+    def admit(self, sender: str) -> float | None:
+        """Queue one message of ``sender``: its wait in seconds, or None when the queue is full."""
+        now = self._now()
+        starts = max(now, self._empty_at.get(sender, now))
+        interval = 1 / self.settings.mps_for(sender)
+        if starts + interval - now > self.settings.max_queue_seconds + _SLACK:
+            return None
+        self._empty_at[sender] = starts + interval
+        # Milliseconds, as Telnyx's timestamps: received_at + wait_seconds stays exact.
+        return round(starts - now, 3)
+
+    def reset(self) -> None:
+        """Empty every queue."""
+        self._empty_at.clear()
