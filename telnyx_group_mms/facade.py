@@ -16,8 +16,8 @@ from collections.abc import (
     AsyncIterator,
     Callable,
     Coroutine,
+    Generator,
     Iterable,
-    Iterator,
     Sequence,
 )
 from types import TracebackType
@@ -158,7 +158,7 @@ async def _next(results: AsyncIterator[SendResult]) -> SendResult | object:
 
 def _iterate_on(
     portal: LoopThread, results: AsyncGenerator[SendResult, None]
-) -> Iterator[SendResult]:
+) -> Generator[SendResult, None, None]:
     try:
         while (result := portal.run(_next(results))) is not _END:
             assert isinstance(result, SendResult)
@@ -251,7 +251,7 @@ class Messages:
         rate_limit: float | None = None,
         per_sender_rate: PerSenderRate | None = None,
         before_send: Callable[[int, GroupMmsRequest], None] | None = None,
-    ) -> Iterator[SendResult]:
+    ) -> Generator[SendResult, None, None]:
         """Send many requests concurrently; see :meth:`AsyncMessages.send_many`.
 
         The work runs on the client's private loop; ``requests`` is read there, lazily.
