@@ -126,7 +126,16 @@ class Telnyx:
         return f"<Telnyx base_url={self.base_url!r} state={state}>"
 
     def close(self) -> None:
-        """Close connections and stop the private loop. Idempotent."""
+        """Close connections and stop the private loop. Idempotent.
+
+        Raises:
+            TelnyxError: Called from the client's own loop thread (an ``on_retry`` or
+                ``before_send`` callback); the client is left open and usable.
+        """
+        if self._runtime.portal.is_current():
+            # Refused before anything changes: stopping the loop from inside it cannot
+            # work, and marking the client closed would strand its loop thread.
+            raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
         self._closed = True
         if self._runtime.pid == os.getpid():
             self._finalizer()

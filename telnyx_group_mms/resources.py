@@ -116,8 +116,10 @@ class AsyncMessages:
                 bucket of its own: one number for every sender; a :class:`SenderRates`
                 for the rate of each sender's kind (``SenderRates()``: Telnyx's defaults,
                 long code 0.1/s, toll-free 20/s), with overrides; or a callable
-                ``(from_) -> rate``, returning ``None`` for no limit, asked once per
-                sender. ``None`` for no limit at all.
+                ``(from_) -> rate``, returning ``None`` for no limit, asked when a
+                sender is first met (and again if its idle limiter was dropped); if it
+                raises, the fan-out stops as when ``before_send`` raises. ``None`` for
+                no limit at all.
             before_send: Awaited with ``(index, request)`` right before the first POST
                 of each request, after any rate-limit wait: the place for a write-ahead
                 record. If it raises, that request is not sent and the fan-out stops

@@ -120,6 +120,15 @@ def test_before_send_calling_back_into_the_client_fails_clearly_instead_of_hangi
     assert client.messages.send_group_mms(from_=FROM, to=TO, text="after").text == "after"
 
 
+def test_before_send_closing_the_client_fails_clearly_and_leaves_it_usable(
+    client: tgm.Telnyx, telnyx_sandbox: Sandbox
+) -> None:
+    with pytest.raises(tgm.TelnyxError, match="cannot be closed from its own loop thread"):
+        list(client.messages.send_many(make_requests(3), before_send=lambda i, r: client.close()))
+    assert telnyx_sandbox.request_count == 0
+    assert client.messages.send_group_mms(from_=FROM, to=TO, text="after").text == "after"
+
+
 def test_an_async_before_send_is_refused_before_anything_is_sent(
     client: tgm.Telnyx, telnyx_sandbox: Sandbox
 ) -> None:
