@@ -155,6 +155,18 @@ if TYPE_CHECKING:
     from .retry import (
         RetryPolicy as RetryPolicy,
     )
+    from .sender_rates import (
+        PerSenderRate as PerSenderRate,
+    )
+    from .sender_rates import (
+        SenderKind as SenderKind,
+    )
+    from .sender_rates import (
+        SenderRateRule as SenderRateRule,
+    )
+    from .sender_rates import (
+        SenderRates as SenderRates,
+    )
     from .webhook_models import (
         WebhookEvent as WebhookEvent,
     )
@@ -206,6 +218,7 @@ _EXPORTS: dict[str, str] = {
     "Money": "models",
     "NotFoundError": "errors",
     "Outcome": "errors",
+    "PerSenderRate": "sender_rates",
     "PermissionDeniedError": "errors",
     "RateLimitError": "errors",
     "Recipient": "models",
@@ -215,6 +228,9 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "retry",
     "SendResult": "fanout",
     "Sender": "models",
+    "SenderKind": "sender_rates",
+    "SenderRateRule": "sender_rates",
+    "SenderRates": "sender_rates",
     "Telnyx": "facade",
     "TelnyxError": "errors",
     "UnprocessableEntityError": "errors",
@@ -260,6 +276,7 @@ __all__ = [
     "Money",
     "NotFoundError",
     "Outcome",
+    "PerSenderRate",
     "PermissionDeniedError",
     "RateLimitError",
     "Recipient",
@@ -269,6 +286,9 @@ __all__ = [
     "RetryPolicy",
     "SendResult",
     "Sender",
+    "SenderKind",
+    "SenderRateRule",
+    "SenderRates",
     "Telnyx",
     "TelnyxError",
     "UnprocessableEntityError",

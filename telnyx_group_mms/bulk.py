@@ -34,6 +34,7 @@ from .ledger import (
 from .ledger_writer import AsyncLedger
 from .protocol import encode_request
 from .request import GroupMmsRequest
+from .sender_rates import PerSenderRate
 from .serialization import get_converter, request_from_wire
 
 __all__ = ["BulkProgress", "BulkSummary", "default_ledger_path", "run_bulk"]
@@ -121,7 +122,7 @@ async def run_bulk(
     results_path: str | Path | None = None,
     concurrency: int = 32,
     rate: float | None = None,
-    per_sender_rate: float | None = None,
+    per_sender_rate: PerSenderRate | None = None,
     retry_unknown: bool = False,
     dry_run: bool = False,
     client: AsyncTelnyx | None = None,
@@ -143,7 +144,9 @@ async def run_bulk(
             ``error_code``, ``error_detail``.
         concurrency: Requests in flight at most.
         rate: Account-wide messages per second (``None``: no limit).
-        per_sender_rate: Messages per second per sending number (``None``: no limit).
+        per_sender_rate: Messages per second per sending number: one rate, a
+            :class:`SenderRates` (by kind of number), or a ``(from_) -> rate`` callable;
+            ``None``: no limit.
         retry_unknown: Also send rows whose earlier outcome is unknown.
         dry_run: Read and check everything, send nothing, change nothing.
         client: The client to send with; by default one is made from the environment
@@ -291,7 +294,7 @@ class _Sender:
         *,
         concurrency: int,
         rate: float | None,
-        per_sender_rate: float | None,
+        per_sender_rate: PerSenderRate | None,
         retry_unknown: bool,
     ) -> int:
         """Send; return how many rows Telnyx accepted."""

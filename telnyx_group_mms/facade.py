@@ -7,6 +7,7 @@ is re-implemented here.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import threading
 import weakref
@@ -15,8 +16,8 @@ from collections.abc import (
     AsyncIterator,
     Callable,
     Coroutine,
+    Generator,
     Iterable,
-    Iterator,
     Sequence,
 )
 from types import TracebackType
@@ -24,11 +25,12 @@ from typing import Any, TypeVar
 
 from .client import AsyncTelnyx
 from .errors import TelnyxError
-from .fanout import SendResult
+from .fanout import BeforeSend, SendResult
 from .loop_thread import LoopThread
 from .models import Message
 from .request import GroupMmsRequest
 from .retry import RetryPolicy
+from .sender_rates import PerSenderRate
 
 __all__ = ["Messages", "Telnyx"]
 
@@ -124,7 +126,16 @@ class Telnyx:
         return f"<Telnyx base_url={self.base_url!r} state={state}>"
 
     def close(self) -> None:
-        """Close connections and stop the private loop. Idempotent."""
+        """Close connections and stop the private loop. Idempotent.
+
+        Raises:
+            TelnyxError: Called from the client's own loop thread (an ``on_retry`` or
+                ``before_send`` callback); the client is left open and usable.
+        """
+        if self._runtime.portal.is_current():
+            # Refused before anything changes: stopping the loop from inside it cannot
+            # work, and marking the client closed would strand its loop thread.
+            raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
         self._closed = True
         if self._runtime.pid == os.getpid():
             self._finalizer()
@@ -156,7 +167,7 @@ async def _next(results: AsyncIterator[SendResult]) -> SendResult | object:
 
 def _iterate_on(
     portal: LoopThread, results: AsyncGenerator[SendResult, None]
-) -> Iterator[SendResult]:
+) -> Generator[SendResult, None, None]:
     try:
         while (result := portal.run(_next(results))) is not _END:
             assert isinstance(result, SendResult)
@@ -165,6 +176,40 @@ def _iterate_on(
         # Reached on exhaustion, on ``break`` (the generator is closed), and on Ctrl-C
         # (LoopThread.run has already cancelled the step in progress, which closed it).
         portal.run(results.aclose())
+
+
+def _awaitable(before_send: Callable[[int, GroupMmsRequest], None]) -> BeforeSend:
+    """The sync ``before_send`` as the fan-out's hook: called inline, on the loop thread.
+
+    Inline rather than in a worker thread (``asyncio.to_thread``): calls then come one at
+    a time from one thread, in the order requests are admitted, so the hook needs no
+    lock, as with the async client; a call back into this client from the hook fails at
+    once with TelnyxError (the loop thread refuses it) instead of, from a worker thread,
+    ``close()`` stopping the loop under the caller waiting on it; and no hook is left
+    running on a thread once the iteration is closed. The cost is that the loop waits
+    while the hook runs; a write that must reach the disk before its send costs that
+    wait in any case.
+    """
+    if not callable(before_send) or inspect.iscoroutinefunction(before_send):
+        raise TypeError(
+            f"before_send of the sync client must be a plain function, got {before_send!r}; "
+            "an async hook belongs to AsyncTelnyx's send_many"
+        )
+
+    call: Callable[[int, GroupMmsRequest], object] = before_send
+
+    async def hook(index: int, request: GroupMmsRequest) -> None:
+        if inspect.isawaitable(result := call(index, request)):
+            # An async callable the check above could not see (a partial, an object):
+            # its work would silently never run.
+            if inspect.iscoroutine(result):
+                result.close()
+            raise TypeError(
+                "before_send of the sync client returned an awaitable; it must be a "
+                "plain function (an async hook belongs to AsyncTelnyx's send_many)"
+            )
+
+    return hook
 
 
 class Messages:
@@ -213,8 +258,9 @@ class Messages:
         *,
         concurrency: int = 32,
         rate_limit: float | None = None,
-        per_sender_rate: float | None = None,
-    ) -> Iterator[SendResult]:
+        per_sender_rate: PerSenderRate | None = None,
+        before_send: Callable[[int, GroupMmsRequest], None] | None = None,
+    ) -> Generator[SendResult, None, None]:
         """Send many requests concurrently; see :meth:`AsyncMessages.send_many`.
 
         The work runs on the client's private loop; ``requests`` is read there, lazily.
@@ -222,17 +268,35 @@ class Messages:
         in flight and closes their connections before control returns; a generator kept
         in a variable is closed with ``close()`` (or ``contextlib.closing``).
 
+        Args:
+            requests: An iterable of :class:`GroupMmsRequest`.
+            concurrency: Requests in flight at most (see the async method).
+            rate_limit: Account-wide messages per second; ``None`` for no limit.
+            per_sender_rate: A rate, a :class:`SenderRates` or a ``(from_) -> rate``
+                callable, as for the async method.
+            before_send: A plain function called with ``(index, request)`` right before
+                the first POST of each request, after any rate-limit wait: the place
+                for a write-ahead record. If it raises, that request is not sent and
+                the fan-out stops (in-flight sends finish and are yielded), then the
+                error propagates. It runs on the client's loop thread, one call at a
+                time, while the loop waits for it: keep it quick (a local write). It
+                cannot use this client (that raises :class:`TelnyxError`).
+
         Raises:
             ValueError: A setting is out of range (checked at once).
+            TypeError: ``before_send`` is an ``async`` function (use
+                :class:`AsyncTelnyx` for that).
         """
         client = self._client
         if client._closed:  # noqa: SLF001 - same package
             raise TelnyxError("this client is closed; create a new one")
+        hook = _awaitable(before_send) if before_send is not None else None
         runtime = client._current()  # noqa: SLF001 - same package
         results = runtime.core.messages.send_many(
             requests,
             concurrency=concurrency,
             rate_limit=rate_limit,
             per_sender_rate=per_sender_rate,
+            before_send=hook,
         )
         return _iterate_on(runtime.portal, results)

@@ -21,6 +21,7 @@ from .errors import APIError, RateLimitError, TelnyxError
 from .models import Message
 from .rate_limits import PauseGate, SenderLimiters, check_rate, limiter_for
 from .request import GroupMmsRequest
+from .sender_rates import PerSenderRate, check_per_sender_rate, rule_for
 
 __all__ = ["SendResult"]
 
@@ -74,13 +75,18 @@ class SendResult:
 
 
 def check_fan_out_settings(
-    *, concurrency: int, rate_limit: float | None, per_sender_rate: float | None, pool_size: int
+    *,
+    concurrency: int,
+    rate_limit: float | None,
+    per_sender_rate: PerSenderRate | None,
+    pool_size: int,
 ) -> None:
     """Refuse settings the fan-out cannot honour.
 
     Raises:
         ValueError: ``concurrency`` is below 1 or above the connection pool (which
-            would silently become the real limit), or a rate is not positive.
+            would silently become the real limit), a rate is not positive, or
+            ``per_sender_rate`` is neither a rate, a :class:`SenderRates` nor a callable.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
@@ -91,7 +97,7 @@ def check_fan_out_settings(
             f"client with max_connections={concurrency} or more"
         )
     check_rate("rate_limit", rate_limit)
-    check_rate("per_sender_rate", per_sender_rate)
+    check_per_sender_rate(per_sender_rate)
 
 
 class _Item:
@@ -109,8 +115,12 @@ class _Item:
 _DONE: Final = object()
 
 
-class _HookFailed(Exception):
-    """``before_send`` raised: the fan-out stops and re-raises ``error``."""
+class _CallerFailed(Exception):
+    """Code the caller gave (``before_send``, a per-sender rate rule) raised.
+
+    The fan-out stops and re-raises ``error``: it is not the request's failure, even
+    when it is a :class:`TelnyxError`.
+    """
 
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
@@ -126,14 +136,16 @@ class FanOut:
         *,
         concurrency: int,
         rate_limit: float | None,
-        per_sender_rate: float | None,
+        per_sender_rate: PerSenderRate | None,
         max_pause: float,
         before_send: BeforeSend | None = None,
     ) -> None:
         self._send = send
         self._concurrency = concurrency
         self._account = limiter_for(rate_limit) if rate_limit is not None else None
-        self._senders = SenderLimiters(per_sender_rate) if per_sender_rate is not None else None
+        self._senders = (
+            SenderLimiters(rule_for(per_sender_rate)) if per_sender_rate is not None else None
+        )
         self.gate = PauseGate(max_pause=max_pause)
         self._max_pause = max_pause
         self._before_send = before_send
@@ -213,7 +225,7 @@ class FanOut:
                 if item is None or self._error is not None:
                     return
                 self._results.put_nowait(await self._process(item))
-        except _HookFailed as failed:
+        except _CallerFailed as failed:
             self._stop(failed.error)
         except Exception as exc:  # noqa: BLE001 - re-raised in the consumer's task
             self._stop(exc)
@@ -230,9 +242,8 @@ class FanOut:
                     try:
                         await self._before_send(item.index, item.request)
                     except Exception as exc:
-                        # Not this request's failure but the fan-out's, even if it is
-                        # a TelnyxError: carry it past the per-request handling.
-                        raise _HookFailed(exc) from exc
+                        # Carried past the per-request handling (see _CallerFailed).
+                        raise _CallerFailed(exc) from exc
                 item.started = asyncio.get_running_loop().time()
             item.attempts += 1
             try:
@@ -281,7 +292,12 @@ class FanOut:
         # The sender's bucket first: waiting there (0.1/s for a long code) must not
         # hold account-wide capacity that other senders could use.
         if self._senders is not None:
-            await self._senders.get(request.from_).acquire()
+            try:
+                limiter = self._senders.get(request.from_)
+            except Exception as exc:
+                raise _CallerFailed(exc) from exc
+            if limiter is not None:
+                await limiter.acquire()
         if self._account is not None:
             await self._account.acquire()
         # A 429 may have come while we waited for capacity.

@@ -90,6 +90,11 @@ class LoopThread:
         """True once the loop thread runs."""
         return self._loop is not None
 
+    def is_current(self) -> bool:
+        """True when called from the loop's own thread (where blocking on it would hang)."""
+        thread = self._thread
+        return thread is not None and threading.current_thread() is thread
+
     def _ensure(self) -> asyncio.AbstractEventLoop:
         loop = self._loop
         if loop is not None:
@@ -122,7 +127,7 @@ class LoopThread:
         Raises:
             TelnyxError: Called from the private loop's own thread (it would deadlock).
         """
-        if self._thread is not None and threading.current_thread() is self._thread:
+        if self.is_current():
             coro.close()
             raise TelnyxError(
                 "a sync Telnyx client was called from its own event loop thread (for "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,12 +22,15 @@ DEFAULT_PAUSE = 1.0
 _MAX_IDLE_SENDERS = 1024
 
 
-def check_rate(name: str, rate: float | None) -> None:
+def check_rate(name: str, rate: object) -> None:
     """Raise :class:`ValueError` unless ``rate`` is ``None`` or a positive finite number."""
     if rate is None:
         return
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < float("inf"):
-        raise ValueError(f"{name} must be a positive number of messages per second, got {rate!r}")
+        raise ValueError(
+            f"{name} must be a positive number of messages per second or None (no limit), "
+            f"got {rate!r}"
+        )
 
 
 def limiter_for(rate: float) -> AsyncLimiter:
@@ -49,29 +53,36 @@ def is_idle(limiter: AsyncLimiter) -> bool:
 
 
 class SenderLimiters:
-    """One limiter per ``from_`` number, created on first use.
+    """One limiter per ``from_`` number, created on first use at the rate ``rule`` gives.
 
     Limiters of senders not used lately are dropped once they have drained, which loses
     nothing (a drained bucket and a new one admit the same), so memory follows the
-    senders active at once rather than every sender in the batch.
+    senders active at once rather than every sender in the batch. A sender the rule
+    leaves unlimited is remembered as such (``None``), so the rule runs once per sender
+    while it is remembered.
     """
 
-    def __init__(self, rate: float) -> None:
-        self._rate = rate
-        self._limiters: OrderedDict[str, AsyncLimiter] = OrderedDict()
+    def __init__(self, rule: Callable[[str], float | None]) -> None:
+        self._rule = rule
+        self._limiters: OrderedDict[str, AsyncLimiter | None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._limiters)
 
-    def get(self, sender: str) -> AsyncLimiter:
-        """The limiter of ``sender``."""
+    def get(self, sender: str) -> AsyncLimiter | None:
+        """The limiter of ``sender``, or ``None`` when it has no limit.
+
+        Raises:
+            ValueError: The rule gave something that is not a rate (nor ``None``).
+        """
         limiters = self._limiters
-        limiter = limiters.get(sender)
-        if limiter is not None:
+        if sender in limiters:
             limiters.move_to_end(sender)
-            return limiter
+            return limiters[sender]
+        rate = self._rule(sender)
+        check_rate(f"the per_sender_rate rule's rate for {sender!r}", rate)
         self._evict_idle()
-        limiter = limiters[sender] = limiter_for(self._rate)
+        limiter = limiters[sender] = limiter_for(rate) if rate is not None else None
         return limiter
 
     def _evict_idle(self) -> None:
@@ -80,7 +91,7 @@ class SenderLimiters:
         # cost per new sender stays small.
         while len(limiters) >= _MAX_IDLE_SENDERS:
             sender, oldest = next(iter(limiters.items()))
-            if not is_idle(oldest):
+            if oldest is not None and not is_idle(oldest):
                 return
             del limiters[sender]
 

@@ -15,6 +15,7 @@ from .fanout import (
 )
 from .models import Message
 from .request import GroupMmsRequest
+from .sender_rates import PerSenderRate
 
 __all__ = ["AsyncMessages"]
 
@@ -88,7 +89,7 @@ class AsyncMessages:
         *,
         concurrency: int = 32,
         rate_limit: float | None = None,
-        per_sender_rate: float | None = None,
+        per_sender_rate: PerSenderRate | None = None,
         before_send: BeforeSend | None = None,
     ) -> AsyncGenerator[SendResult, None]:
         """Send many requests concurrently; yield a :class:`SendResult` as each completes.
@@ -113,8 +114,14 @@ class AsyncMessages:
             rate_limit: Account-wide messages per second (Telnyx's default is 15/s);
                 ``None`` for no limit. Fractions work; up to one second's worth may go
                 out in a burst after an idle spell.
-            per_sender_rate: Messages per second per ``from_`` number (Telnyx: long code
-                0.1/s, toll-free 20/s); ``None`` for no limit.
+            per_sender_rate: Messages per second per ``from_`` number, each with a
+                bucket of its own: one number for every sender; a :class:`SenderRates`
+                for the rate of each sender's kind (``SenderRates()``: Telnyx's defaults,
+                long code 0.1/s, toll-free 20/s), with overrides; or a callable
+                ``(from_) -> rate``, returning ``None`` for no limit, asked when a
+                sender is first met (and again if its idle limiter was dropped); if it
+                raises, the fan-out stops as when ``before_send`` raises. ``None`` for
+                no limit at all.
             before_send: Awaited with ``(index, request)`` right before the first POST
                 of each request, after any rate-limit wait: the place for a write-ahead
                 record. If it raises, that request is not sent and the fan-out stops
@@ -126,6 +133,9 @@ class AsyncMessages:
 
         Raises:
             ValueError: A setting is out of range (checked at once, not on iteration).
+                A ``per_sender_rate`` callable that returns something other than a
+                positive number or ``None`` stops the fan-out with a ``ValueError``
+                naming the sender, raised from the iteration.
         """
         check_fan_out_settings(
             concurrency=concurrency,

@@ -89,7 +89,7 @@ async def test_a_slow_sender_does_not_hold_up_the_others(telnyx_sandbox: Sandbox
 
 
 async def test_per_sender_limiters_do_not_grow_with_every_sender_ever_seen() -> None:
-    limiters = SenderLimiters(rate=1000.0)
+    limiters = SenderLimiters(lambda _sender: 1000.0)
     for n in range(3000):
         await limiters.get(f"+1312{n:07d}").acquire()
         if n % 500 == 499:

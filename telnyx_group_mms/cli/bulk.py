@@ -13,7 +13,13 @@ from ..bulk import BulkSummary, run_bulk
 from ..bulk_input import InputError
 from ..errors import TelnyxError
 from ..ledger import LedgerError
+from ..sender_rates import SenderRates
 from .progress import progress_shown
+from .sender_rate_options import (
+    parse_per_sender_rate,
+    parse_sender_rates,
+    per_sender_rate_setting,
+)
 
 __all__ = ["bulk"]
 
@@ -74,8 +80,19 @@ def _report(summary: BulkSummary) -> None:
 )
 @click.option(
     "--per-sender-rate",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Messages per second per sending number (long code 0.1, toll-free 20).",
+    metavar="RATE|auto",
+    callback=parse_per_sender_rate,
+    help="Messages per second per sending number, or 'auto' for Telnyx's default of each "
+    "number's kind (toll-free by prefix: 20; other numbers as long codes: 0.1).",
+)
+@click.option(
+    "--sender-rate",
+    "sender_rates",
+    metavar="NUMBER=RATE",
+    multiple=True,
+    callback=parse_sender_rates,
+    help="A sending number's own messages per second, whatever --per-sender-rate says "
+    "(repeatable; e.g. +13125550000=1).",
 )
 @click.option(
     "--retry-unknown",
@@ -89,7 +106,8 @@ def bulk(
     results: Path | None,
     concurrency: int,
     rate: float,
-    per_sender_rate: float | None,
+    per_sender_rate: float | SenderRates | None,
+    sender_rates: tuple[tuple[str, float], ...],
     retry_unknown: bool,
     dry_run: bool,
 ) -> None:
@@ -114,7 +132,7 @@ def bulk(
             results_path=results,
             concurrency=concurrency,
             rate=rate or None,
-            per_sender_rate=per_sender_rate,
+            per_sender_rate=per_sender_rate_setting(per_sender_rate, sender_rates),
             retry_unknown=retry_unknown,
             dry_run=dry_run,
             progress=progress,
