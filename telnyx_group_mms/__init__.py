@@ -137,6 +137,9 @@ if TYPE_CHECKING:
     from .models import (
         Sender as Sender,
     )
+    from .numbers import (
+        SenderKind as SenderKind,
+    )
     from .request import (
         MAX_MEDIA_URLS as MAX_MEDIA_URLS,
     )
@@ -157,9 +160,6 @@ if TYPE_CHECKING:
     )
     from .sender_rates import (
         PerSenderRate as PerSenderRate,
-    )
-    from .sender_rates import (
-        SenderKind as SenderKind,
     )
     from .sender_rates import (
         SenderRateRule as SenderRateRule,
@@ -228,7 +228,7 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "retry",
     "SendResult": "fanout",
     "Sender": "models",
-    "SenderKind": "sender_rates",
+    "SenderKind": "numbers",
     "SenderRateRule": "sender_rates",
     "SenderRates": "sender_rates",
     "Telnyx": "facade",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import attrs
 
 from .errors import RequestValidationError
+from .numbers import E164, SHORT_CODE
 
 __all__ = ["MAX_MEDIA_URLS", "MAX_RECIPIENTS", "GroupMmsRequest"]
 
@@ -16,8 +17,6 @@ MAX_RECIPIENTS = 8
 #: At most this many media URLs per message.
 MAX_MEDIA_URLS = 10
 
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
-_SHORT_CODE = re.compile(r"[0-9]{5,6}")
 _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
@@ -94,7 +93,7 @@ class GroupMmsRequest:
     use_profile_webhooks: bool | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.from_, str) or _E164.fullmatch(self.from_) is None:
+        if not isinstance(self.from_, str) or E164.fullmatch(self.from_) is None:
             raise _fail("from_", f"{self.from_!r} is not a +E.164 phone number")
 
         to = _as_str_tuple(self.to, "to")
@@ -103,7 +102,7 @@ class GroupMmsRequest:
         if len(to) > MAX_RECIPIENTS:
             raise _fail("to", f"has {len(to)} recipients; at most {MAX_RECIPIENTS} are allowed")
         for i, number in enumerate(to):
-            if _E164.fullmatch(number) is None and _SHORT_CODE.fullmatch(number) is None:
+            if E164.fullmatch(number) is None and SHORT_CODE.fullmatch(number) is None:
                 raise _fail(
                     f"to[{i}]", f"{number!r} is neither a +E.164 number nor a 5-6 digit short code"
                 )

@@ -8,30 +8,16 @@ number with long codes is not held to the slowest of them.
 
 from __future__ import annotations
 
-import enum
-import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Final, TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
+from .numbers import E164, SenderKind, sender_kind
 from .rate_limits import check_rate
 
-__all__ = ["PerSenderRate", "SenderKind", "SenderRateRule", "SenderRates"]
-
-#: The NANP toll-free area codes, as the start of a +E.164 number.
-TOLL_FREE_PREFIXES: Final = ("+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888")
-
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
-
-
-class SenderKind(enum.StrEnum):
-    """The kind of a sending number, as far as its digits tell."""
-
-    LONG_CODE = "long_code"
-    TOLL_FREE = "toll_free"
-    SHORT_CODE = "short_code"
+__all__ = ["PerSenderRate", "SenderRateRule", "SenderRates"]
 
 
 def _check_rate_field(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -53,7 +39,7 @@ def _check_overrides(
     value: Mapping[str, float | None],
 ) -> None:
     for number, rate in value.items():
-        if not isinstance(number, str) or _E164.fullmatch(number) is None:
+        if not isinstance(number, str) or E164.fullmatch(number) is None:
             # A key in another form ("18005551234") would silently match no sender.
             raise ValueError(
                 f"overrides: key {number!r} is not a +E.164 number, so no sender would match it"
@@ -102,11 +88,7 @@ class SenderRates:
     @staticmethod
     def kind_of(from_: str) -> SenderKind:
         """The kind of ``from_``, read from its prefix (see the class docstring)."""
-        if from_.startswith(TOLL_FREE_PREFIXES):
-            return SenderKind.TOLL_FREE
-        if from_.isascii() and from_.isdigit() and 5 <= len(from_) <= 6:
-            return SenderKind.SHORT_CODE
-        return SenderKind.LONG_CODE
+        return sender_kind(from_)
 
     def rate_for(self, from_: str) -> float | None:
         """Messages per second for ``from_``: its override, else the rate of its kind."""

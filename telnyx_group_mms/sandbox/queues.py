@@ -18,23 +18,20 @@ one message of its sender whatever its number of recipients; the account-wide MM
 
 from __future__ import annotations
 
-import enum
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
 
+from ..numbers import E164, SenderKind, sender_kind
+
 __all__ = [
     "LONG_CODE_MPS",
     "MAX_QUEUE_SECONDS",
     "TOLL_FREE_MPS",
-    "TOLL_FREE_PREFIXES",
-    "SenderKind",
-    "SenderQueues",
     "SenderQueueBook",
-    "sender_kind",
+    "SenderQueues",
 ]
 
 #: A long code's default sending rate, in messages per second (Telnyx's documented default).
@@ -43,25 +40,9 @@ LONG_CODE_MPS: Final = 0.1
 TOLL_FREE_MPS: Final = 20.0
 #: How much sending a sender's queue holds: four hours, as Telnyx's queue lengths imply.
 MAX_QUEUE_SECONDS: Final = 4 * 3600.0
-#: The NANP toll-free area codes, as ``+1`` prefixes.
-TOLL_FREE_PREFIXES: Final = ("+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888")
-
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 # Float sums of intervals drift by far less than this; without it a queue exactly full to
 # the cap could refuse one message early.
 _SLACK = 1e-9
-
-
-class SenderKind(enum.Enum):
-    """What kind of number a sender is, which sets its default sending rate."""
-
-    LONG_CODE = "long_code"
-    TOLL_FREE = "toll_free"
-
-
-def sender_kind(number: str) -> SenderKind:
-    """``TOLL_FREE`` for a +1 8XX toll-free number, else ``LONG_CODE``."""
-    return SenderKind.TOLL_FREE if number.startswith(TOLL_FREE_PREFIXES) else SenderKind.LONG_CODE
 
 
 def _positive_finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -78,7 +59,7 @@ def _check_per_number(
     instance: object, attribute: attrs.Attribute[Mapping[str, float]], value: Mapping[str, float]
 ) -> None:
     for number, mps in value.items():
-        if not isinstance(number, str) or not _E164.fullmatch(number):
+        if not isinstance(number, str) or not E164.fullmatch(number):
             raise ValueError(f"per_number_mps keys must be +E.164 numbers, got {number!r}")
         if not (isinstance(mps, int | float) and math.isfinite(mps) and mps > 0):
             raise ValueError(f"the rate of {number} must be a positive number, got {mps!r}")
