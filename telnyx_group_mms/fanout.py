@@ -297,7 +297,7 @@ class FanOut:
             except Exception as exc:
                 raise _CallerFailed(exc) from exc
             if limiter is not None:
-                await limiter.acquire()
+                await self._senders.acquire(request.from_, limiter)
         if self._account is not None:
             await self._account.acquire()
         # A 429 may have come while we waited for capacity.

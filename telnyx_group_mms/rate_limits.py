@@ -59,12 +59,16 @@ class SenderLimiters:
     nothing (a drained bucket and a new one admit the same), so memory follows the
     senders active at once rather than every sender in the batch. A sender the rule
     leaves unlimited is remembered as such (``None``), so the rule runs once per sender
-    while it is remembered.
+    while it is remembered. A limiter someone is waiting on through :meth:`acquire` is
+    never dropped, though its bucket may read empty: a long code's waiter is woken just
+    as its bucket drains, and a new limiter would let the sender send at once again.
     """
 
     def __init__(self, rule: Callable[[str], float | None]) -> None:
         self._rule = rule
         self._limiters: OrderedDict[str, AsyncLimiter | None] = OrderedDict()
+        # Senders with a wait in progress in acquire(), and how many.
+        self._waiting: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._limiters)
@@ -85,13 +89,25 @@ class SenderLimiters:
         limiter = limiters[sender] = limiter_for(rate) if rate is not None else None
         return limiter
 
+    async def acquire(self, sender: str, limiter: AsyncLimiter) -> None:
+        """Wait for a place in ``limiter``, the one :meth:`get` gave for ``sender``."""
+        waiting = self._waiting
+        waiting[sender] = waiting.get(sender, 0) + 1
+        try:
+            await limiter.acquire()
+        finally:
+            if waiting[sender] == 1:
+                del waiting[sender]
+            else:
+                waiting[sender] -= 1
+
     def _evict_idle(self) -> None:
         limiters = self._limiters
-        # The least recently used come first; stop at the first still draining, so the
-        # cost per new sender stays small.
+        # The least recently used come first; stop at the first still draining or waited
+        # on, so the cost per new sender stays small.
         while len(limiters) >= _MAX_IDLE_SENDERS:
             sender, oldest = next(iter(limiters.items()))
-            if oldest is not None and not is_idle(oldest):
+            if oldest is not None and (sender in self._waiting or not is_idle(oldest)):
                 return
             del limiters[sender]
 
