@@ -20,13 +20,24 @@ __all__: list[str] = []  # internal: the fan-out is the public face
 DEFAULT_PAUSE = 1.0
 # Per-sender limiters kept beyond this many are dropped once they are idle again.
 _MAX_IDLE_SENDERS = 1024
+_INFINITY = float("inf")
 
 
 def check_rate(name: str, rate: object) -> None:
-    """Raise :class:`ValueError` unless ``rate`` is ``None`` or a positive finite number."""
+    """Raise :class:`ValueError` unless ``rate`` is ``None`` or a positive finite number.
+
+    A rate so small that one message's interval (``1 / rate``) is infinite (below about
+    5.6e-309) is refused too: its limiter would divide by zero when a second message
+    waits.
+    """
     if rate is None:
         return
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < float("inf"):
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, int | float)
+        or not 0 < rate < _INFINITY
+        or not 1 / rate < _INFINITY
+    ):
         raise ValueError(
             f"{name} must be a positive number of messages per second or None (no limit), "
             f"got {rate!r}"
