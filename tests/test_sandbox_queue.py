@@ -270,6 +270,8 @@ def test_a_reset_during_an_admission_leaves_every_queue_empty() -> None:
         ({"long_code_mps": math.nan}, "long_code_mps must be a positive number"),
         ({"max_queue_seconds": math.inf}, "max_queue_seconds must be a positive number"),
         ({"time_scale": 0}, "time_scale must be a positive number"),
+        ({"time_scale": True}, "time_scale must be a positive number"),
+        ({"per_number_mps": {FROM: True}}, f"the rate of {FROM} must be a positive number"),
         ({"per_number_mps": {"3125551234": 1}}, "keys must be +E.164 numbers"),
         ({"per_number_mps": {FROM: 0}}, f"the rate of {FROM} must be a positive number"),
         ({"max_queue_seconds": 5}, "every message would be refused"),

@@ -45,8 +45,18 @@ MAX_QUEUE_SECONDS: Final = 4 * 3600.0
 _SLACK = 1e-9
 
 
+def _is_positive_number(value: object) -> bool:
+    # A bool is an int to Python, but True is no rate (SenderRates refuses it too).
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def _positive_finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+    if not _is_positive_number(value):
         raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
@@ -61,7 +71,7 @@ def _check_per_number(
     for number, mps in value.items():
         if not isinstance(number, str) or not E164.fullmatch(number):
             raise ValueError(f"per_number_mps keys must be +E.164 numbers, got {number!r}")
-        if not (isinstance(mps, int | float) and math.isfinite(mps) and mps > 0):
+        if not _is_positive_number(mps):
             raise ValueError(f"the rate of {number} must be a positive number, got {mps!r}")
 
 
