@@ -21,7 +21,7 @@ from collections.abc import (
     Sequence,
 )
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from .client import AsyncTelnyx
 from .errors import TelnyxError
@@ -165,11 +165,49 @@ async def _next(results: AsyncIterator[SendResult]) -> SendResult | object:
         return _END
 
 
+class _Interrupted(Exception):
+    """A sync callback (``before_send``, a per-sender rate rule) raised a non-``Exception``
+    (KeyboardInterrupt, SystemExit) on the loop thread.
+
+    Raised as is there, it would escape the event loop and end its thread, leaving the
+    caller blocked for ever; carried as an ordinary error it stops the fan-out as any
+    failing callback does, and is raised again on the caller's thread.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(repr(error))
+        self.error = error
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _carrying_interrupts(call: Callable[P, R]) -> Callable[P, R]:
+    """``call``, with a KeyboardInterrupt or SystemExit it raises carried (see _Interrupted)."""
+
+    def carried(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return call(*args, **kwargs)
+        except Exception:
+            raise
+        except BaseException as exc:
+            raise _Interrupted(exc) from exc
+
+    return carried
+
+
 def _iterate_on(
     portal: LoopThread, results: AsyncGenerator[SendResult, None]
 ) -> Generator[SendResult, None, None]:
     try:
-        while (result := portal.run(_next(results))) is not _END:
+        while True:
+            try:
+                result = portal.run(_next(results))
+            except _Interrupted as carried:
+                raise carried.error from None
+            if result is _END:
+                return
             assert isinstance(result, SendResult)
             yield result
     finally:
@@ -196,7 +234,7 @@ def _awaitable(before_send: Callable[[int, GroupMmsRequest], None]) -> BeforeSen
             "an async hook belongs to AsyncTelnyx's send_many"
         )
 
-    call: Callable[[int, GroupMmsRequest], object] = before_send
+    call: Callable[[int, GroupMmsRequest], object] = _carrying_interrupts(before_send)
 
     async def hook(index: int, request: GroupMmsRequest) -> None:
         if inspect.isawaitable(result := call(index, request)):
@@ -276,9 +314,10 @@ class Messages:
                 callable, as for the async method.
             before_send: A plain function called with ``(index, request)`` right before
                 the first POST of each request, after any rate-limit wait: the place
-                for a write-ahead record. If it raises, that request is not sent and
-                the fan-out stops (in-flight sends finish and are yielded), then the
-                error propagates. It runs on the client's loop thread, one call at a
+                for a write-ahead record. If it raises (``KeyboardInterrupt`` and
+                ``SystemExit`` included), that request is not sent and the fan-out
+                stops (in-flight sends finish and are yielded), then the error
+                propagates. It runs on the client's loop thread, one call at a
                 time, while the loop waits for it: keep it quick (a local write). It
                 cannot use this client (that raises :class:`TelnyxError`).
 
@@ -291,6 +330,9 @@ class Messages:
         if client._closed:  # noqa: SLF001 - same package
             raise TelnyxError("this client is closed; create a new one")
         hook = _awaitable(before_send) if before_send is not None else None
+        if callable(per_sender_rate) and not isinstance(per_sender_rate, type):
+            # A rule runs on the loop thread too (a class is left for the check to refuse).
+            per_sender_rate = _carrying_interrupts(per_sender_rate)
         runtime = client._current()  # noqa: SLF001 - same package
         results = runtime.core.messages.send_many(
             requests,

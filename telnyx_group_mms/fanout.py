@@ -122,7 +122,7 @@ class _CallerFailed(Exception):
     when it is a :class:`TelnyxError`.
     """
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
 
@@ -241,8 +241,12 @@ class FanOut:
                 if self._before_send is not None:
                     try:
                         await self._before_send(item.index, item.request)
-                    except Exception as exc:
-                        # Carried past the per-request handling (see _CallerFailed).
+                    except asyncio.CancelledError:
+                        raise  # the worker itself is being cancelled
+                    except BaseException as exc:
+                        # Carried past the per-request handling (see _CallerFailed);
+                        # a BaseException too, which would otherwise end this worker
+                        # silently and the batch early, with no error.
                         raise _CallerFailed(exc) from exc
                 item.started = asyncio.get_running_loop().time()
             item.attempts += 1
@@ -294,10 +298,12 @@ class FanOut:
         if self._senders is not None:
             try:
                 limiter = self._senders.get(request.from_)
-            except Exception as exc:
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # as for before_send
                 raise _CallerFailed(exc) from exc
             if limiter is not None:
-                await limiter.acquire()
+                await self._senders.acquire(request.from_, limiter)
         if self._account is not None:
             await self._account.acquire()
         # A 429 may have come while we waited for capacity.

@@ -20,13 +20,24 @@ __all__: list[str] = []  # internal: the fan-out is the public face
 DEFAULT_PAUSE = 1.0
 # Per-sender limiters kept beyond this many are dropped once they are idle again.
 _MAX_IDLE_SENDERS = 1024
+_INFINITY = float("inf")
 
 
 def check_rate(name: str, rate: object) -> None:
-    """Raise :class:`ValueError` unless ``rate`` is ``None`` or a positive finite number."""
+    """Raise :class:`ValueError` unless ``rate`` is ``None`` or a positive finite number.
+
+    A rate so small that one message's interval (``1 / rate``) is infinite (below about
+    5.6e-309) is refused too: its limiter would divide by zero when a second message
+    waits.
+    """
     if rate is None:
         return
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < float("inf"):
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, int | float)
+        or not 0 < rate < _INFINITY
+        or not 1 / rate < _INFINITY
+    ):
         raise ValueError(
             f"{name} must be a positive number of messages per second or None (no limit), "
             f"got {rate!r}"
@@ -59,12 +70,16 @@ class SenderLimiters:
     nothing (a drained bucket and a new one admit the same), so memory follows the
     senders active at once rather than every sender in the batch. A sender the rule
     leaves unlimited is remembered as such (``None``), so the rule runs once per sender
-    while it is remembered.
+    while it is remembered. A limiter someone is waiting on through :meth:`acquire` is
+    never dropped, though its bucket may read empty: a long code's waiter is woken just
+    as its bucket drains, and a new limiter would let the sender send at once again.
     """
 
     def __init__(self, rule: Callable[[str], float | None]) -> None:
         self._rule = rule
         self._limiters: OrderedDict[str, AsyncLimiter | None] = OrderedDict()
+        # Senders with a wait in progress in acquire(), and how many.
+        self._waiting: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._limiters)
@@ -85,13 +100,25 @@ class SenderLimiters:
         limiter = limiters[sender] = limiter_for(rate) if rate is not None else None
         return limiter
 
+    async def acquire(self, sender: str, limiter: AsyncLimiter) -> None:
+        """Wait for a place in ``limiter``, the one :meth:`get` gave for ``sender``."""
+        waiting = self._waiting
+        waiting[sender] = waiting.get(sender, 0) + 1
+        try:
+            await limiter.acquire()
+        finally:
+            if waiting[sender] == 1:
+                del waiting[sender]
+            else:
+                waiting[sender] -= 1
+
     def _evict_idle(self) -> None:
         limiters = self._limiters
-        # The least recently used come first; stop at the first still draining, so the
-        # cost per new sender stays small.
+        # The least recently used come first; stop at the first still draining or waited
+        # on, so the cost per new sender stays small.
         while len(limiters) >= _MAX_IDLE_SENDERS:
             sender, oldest = next(iter(limiters.items()))
-            if oldest is not None and not is_idle(oldest):
+            if oldest is not None and (sender in self._waiting or not is_idle(oldest)):
                 return
             del limiters[sender]
 

@@ -90,6 +90,10 @@ def test_a_dry_run_sends_nothing(tmp_path: Path, telnyx_sandbox: Sandbox) -> Non
         (["{bad_header}"], "unknown CSV column"),
         (["{good}", "--concurrency", "0"], "--concurrency"),
         (["{good}", "--rate", "-1"], "--rate"),
+        # FloatRange lets NaN and infinity through: they once reached the fan-out's check
+        # and ended in a traceback.
+        (["{good}", "--rate", "nan"], "Invalid value for '--rate'"),
+        (["{good}", "--rate", "inf"], "Invalid value for '--rate'"),
         (["{good}", "--per-sender-rate", "0"], "--per-sender-rate"),
     ],
 )

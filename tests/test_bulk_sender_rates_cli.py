@@ -77,6 +77,9 @@ def test_sender_rate_alone_limits_only_the_named_numbers() -> None:
         (["--sender-rate", "18885550100=5"], "'18885550100' is not a +E.164 number"),
         (["--sender-rate", "+18885550100=none"], "'none' is not a number"),
         (["--sender-rate", "+18885550100=0"], "'0' is not a positive number"),
+        # Positive, but too small for one message's interval to be finite.
+        (["--per-sender-rate", "1e-320"], "'1e-320' is not a positive number"),
+        (["--sender-rate", "+18885550100=1e-320"], "'1e-320' is not a positive number"),
     ],
 )
 def test_bad_values_are_usage_errors_naming_the_option(

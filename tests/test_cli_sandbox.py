@@ -6,8 +6,11 @@ import re
 import signal
 
 import pytest
+from click.testing import CliRunner
 
 import telnyx_group_mms as tgm
+from telnyx_group_mms.cli import main
+from telnyx_group_mms.numbers import TOLL_FREE_PREFIXES
 from telnyx_group_mms.sandbox import Sandbox
 
 from .cli_runner import Server, run
@@ -162,3 +165,11 @@ def test_bad_sandbox_settings_are_usage_errors(args: list[str], complaint: str) 
     assert result.code == 2
     assert complaint in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_help_names_exactly_the_area_codes_the_queues_treat_as_toll_free() -> None:
+    # Not "+1 8XX": +1 822 and +1 899, say, are long codes to the queues.
+    help_text = " ".join(CliRunner().invoke(main, ["sandbox", "--help"]).output.split())
+    area_codes = "/".join(prefix.removeprefix("+1") for prefix in TOLL_FREE_PREFIXES)
+
+    assert f"toll-free number (+1 {area_codes}) sends" in help_text

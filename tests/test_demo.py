@@ -61,6 +61,13 @@ def test_the_demo_refuses_a_count_of_zero() -> None:
     assert "--count" in done.stderr
 
 
+def test_the_demo_refuses_a_rate_that_is_not_a_number() -> None:
+    done = run("demo", "--rate", "nan")
+    assert done.code == 2
+    assert "Invalid value for '--rate'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 # -- the checker: each claim fails when the sandbox's record says otherwise -------------
 
 

@@ -165,6 +165,29 @@ async def test_a_failing_before_send_hook_sends_nothing_more_and_propagates(
     assert telnyx_sandbox.request_count == 5
 
 
+class _Abort(BaseException):
+    """Not an Exception: a hook's own way to abort, like GeneratorExit or SystemExit."""
+
+
+async def test_a_before_send_raising_a_base_exception_stops_the_batch_and_propagates(
+    telnyx_sandbox: Sandbox,
+) -> None:
+    async def before_send(index: int, request: tgm.GroupMmsRequest) -> None:
+        if index == 2:
+            raise _Abort("stop here")
+
+    got: list[tgm.SendResult] = []
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
+        results = client.messages.send_many(
+            make_requests(5), concurrency=1, before_send=before_send
+        )
+        # It used to end its worker silently: the batch stopped early with no error.
+        with pytest.raises(_Abort, match="stop here"):
+            await collect(results, got)
+    assert [r.index for r in got] == [0, 1]
+    assert telnyx_sandbox.request_count == 2
+
+
 async def test_an_empty_input_yields_nothing(telnyx_sandbox: Sandbox) -> None:
     async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
         assert [r async for r in client.messages.send_many([], concurrency=3)] == []

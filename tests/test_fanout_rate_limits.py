@@ -8,6 +8,7 @@ hold however busy the machine is.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
@@ -154,3 +155,22 @@ async def test_a_429_asking_more_than_the_policy_allows_fails_the_row_at_once(
     # The pause was capped at max_retry_after, so the batch went on.
     first, second = telnyx_sandbox.requests[:2]
     assert second.arrived_at - first.arrived_at >= 0.2
+
+
+async def test_a_sender_limiter_with_a_wait_in_progress_is_never_dropped() -> None:
+    limiters = SenderLimiters(lambda _sender: 1.0)
+    slow = limiters.get(FROM)
+    assert slow is not None
+    await limiters.acquire(FROM, slow)  # its one place for this second is taken
+    waiting = asyncio.create_task(limiters.acquire(FROM, slow))
+    await asyncio.sleep(0)  # the second message now waits in the bucket
+    for n in range(1023):  # newer senders fill the map up to its bound
+        limiters.get(f"+1312{n:07d}")
+    # The loop is held up (a busy batch) past the moment the bucket drains, so the
+    # bucket reads empty while its waiter has not yet been woken.
+    time.sleep(1.05)  # noqa: ASYNC251 - the hold-up is the point
+
+    limiters.get("+13120009999")  # a new sender: the least recently used may go
+
+    assert limiters.get(FROM) is slow
+    await waiting

@@ -8,6 +8,7 @@ again by the next run), never ``sent`` or ``unknown``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +17,10 @@ import pytest
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms.retry import classify
-from telnyx_group_mms.sandbox import Sandbox, SenderQueues
+from telnyx_group_mms.sandbox import Fault, Sandbox, SenderQueues
 
 from .conftest import FROM, KEY, TO, fast_retry
-from .fanout_support import accepted_per_text, posts_per_text
+from .fanout_support import accepted_per_text, make_requests, posts_per_text
 from .test_sandbox_rate_limit import FakeClock
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
@@ -128,6 +129,26 @@ async def test_the_fan_out_sends_a_refused_request_no_more_and_other_senders_car
     assert [t for t, r in by_text.items() if r.ok] == [f"{FROM} 0", f"{other} 0", f"{other} 1"]
     assert posts_per_text(one_place)[f"{FROM} 1"] == 1
     assert accepted_per_text(one_place)[f"{FROM} 1"] == 0
+
+
+async def test_a_full_queue_pauses_no_other_request_of_the_fan_out(
+    telnyx_sandbox: Sandbox,
+) -> None:
+    # A 40318 asking for an hour: a 10011 like it would hold every worker that long
+    # (max_retry_after allows it); a full queue is its sender's alone, so nothing waits.
+    telnyx_sandbox.faults.script(Fault.status(429, code="40318", retry_after=3600))
+    policy = tgm.RetryPolicy(max_attempts=1, max_retry_after=3600)
+    async with (
+        tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url, retry=policy) as client,
+        asyncio.timeout(30),  # a pause would hang the test: fail it instead
+    ):
+        requests = make_requests(4)
+        results = [r async for r in client.messages.send_many(requests, concurrency=1)]
+
+    refused = [r for r in results if not r.ok]
+    assert [r.index for r in refused] == [0]
+    assert isinstance(refused[0].error, tgm.RateLimitError) and refused[0].error.queue_full
+    assert sorted(r.index for r in results if r.ok) == [1, 2, 3]
 
 
 def test_only_code_40318_is_a_full_queue() -> None:

@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 
 from telnyx_group_mms.sandbox import Sandbox, SenderQueues
-from telnyx_group_mms.sandbox.queues import SenderKind, SenderQueueBook, sender_kind
+from telnyx_group_mms.sandbox.queues import (
+    MAX_QUEUE_SECONDS,
+    SenderKind,
+    SenderQueueBook,
+    sender_kind,
+)
 
 from .conftest import FROM, TO
 from .openapi import errors_against_error_response, errors_against_response
@@ -206,6 +211,54 @@ def test_the_default_queues_hold_telnyxs_documented_queue_lengths() -> None:
     assert _admitted(SenderQueues(), TOLL_FREE) == 288_000
 
 
+@pytest.mark.parametrize(
+    ("mps", "max_queue_seconds"),
+    [(3.0, MAX_QUEUE_SECONDS), (13.0, MAX_QUEUE_SECONDS), (7.0, 3600.0), (0.7, 3600.0)],
+)
+def test_a_queue_holds_exactly_its_cap_of_sending_at_any_rate(
+    mps: float, max_queue_seconds: float
+) -> None:
+    # Four hours at 3/s is 43,200 messages: a running float sum of 1/3 s intervals
+    # reached the cap one message early.
+    settings = SenderQueues(long_code_mps=mps, max_queue_seconds=max_queue_seconds)
+
+    assert _admitted(settings, FROM) == round(max_queue_seconds * mps)
+
+
+def test_wait_seconds_keep_their_milliseconds_after_a_day_at_a_large_time_scale() -> None:
+    clock = FakeClock()
+    book = SenderQueueBook(SenderQueues(time_scale=3600), clock=clock)
+    clock.now += 86_400.0  # a day up: 311 million Telnyx seconds on the scaled clock
+    waits = []
+    while (wait := book.admit(TOLL_FREE)) is not None:
+        waits.append(wait)
+
+    assert len(waits) == 288_000
+    assert waits[-1] == 14_399.95
+    assert waits[:3] == [0.0, 0.05, 0.1]
+
+
+def test_a_reset_during_an_admission_leaves_every_queue_empty() -> None:
+    to_reset: list[SenderQueueBook] = []
+
+    class ResetMidway(SenderQueues):
+        """Rates whose lookup resets the book in the middle of ``admit``: where a reset
+        from a test's thread can land while the sandbox's own thread admits."""
+
+        def mps_for(self, number: str) -> float:
+            while to_reset:
+                to_reset.pop().reset()
+            return super().mps_for(number)
+
+    book = SenderQueueBook(ResetMidway(), clock=lambda: 0.0)
+    book.admit(FROM)
+    to_reset.append(book)
+
+    book.admit(FROM)  # the reset lands while this one is admitted
+
+    assert book.admit(FROM) == 0.0
+
+
 # -- settings ------------------------------------------------------------------------------
 
 
@@ -217,6 +270,8 @@ def test_the_default_queues_hold_telnyxs_documented_queue_lengths() -> None:
         ({"long_code_mps": math.nan}, "long_code_mps must be a positive number"),
         ({"max_queue_seconds": math.inf}, "max_queue_seconds must be a positive number"),
         ({"time_scale": 0}, "time_scale must be a positive number"),
+        ({"time_scale": True}, "time_scale must be a positive number"),
+        ({"per_number_mps": {FROM: True}}, f"the rate of {FROM} must be a positive number"),
         ({"per_number_mps": {"3125551234": 1}}, "keys must be +E.164 numbers"),
         ({"per_number_mps": {FROM: 0}}, f"the rate of {FROM} must be a positive number"),
         ({"max_queue_seconds": 5}, "every message would be refused"),

@@ -108,6 +108,7 @@ def test_sender_rates_is_a_frozen_keyword_only_value() -> None:
         ({"short_code": float("inf")}, "short_code"),
         ({"toll_free": "fast"}, "toll_free"),
         ({"long_code": True}, "long_code"),
+        ({"long_code": 1e-320}, "long_code"),
         ({"overrides": {OTHER: 0}}, r"overrides\['\+13125550000'\]"),
         ({"overrides": {"18005551234": 1.0}}, "overrides: key '18005551234' is not a"),
         ({"overrides": {1: 1.0}}, "overrides: key 1 is not a"),
@@ -252,7 +253,8 @@ async def test_a_rule_raising_a_telnyx_error_stops_the_fan_out_instead_of_failin
     assert telnyx_sandbox.request_count == 0
 
 
-@pytest.mark.parametrize("bad", ["auto", 0, -1.0, True, float("nan"), float, {FROM: 1.0}])
+# 1e-320: positive, but one message's interval (1 / rate) is infinite.
+@pytest.mark.parametrize("bad", ["auto", 0, -1.0, True, float("nan"), 1e-320, float, {FROM: 1.0}])
 async def test_send_many_refuses_an_unusable_per_sender_rate_at_once(
     telnyx_sandbox: Sandbox, bad: object
 ) -> None:

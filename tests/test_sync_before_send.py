@@ -154,3 +154,58 @@ def test_a_hook_that_returns_an_awaitable_stops_the_fan_out_unsent(
     with pytest.raises(TypeError, match="returned an awaitable"):
         list(client.messages.send_many(make_requests(3), before_send=Recorder()))  # type: ignore[arg-type]
     assert telnyx_sandbox.request_count == 0
+
+
+def consume_on_a_thread(
+    results: Iterable[tgm.SendResult], got: list[tgm.SendResult]
+) -> list[BaseException]:
+    """Iterate ``results`` on a thread of its own; what the iteration raised.
+
+    Raised on the client's loop thread, an interrupt used to end that thread and leave
+    the caller blocked for ever: the join bounds that wait, so the test fails instead.
+    """
+    raised: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            collect_sync(results, got)
+        except BaseException as exc:
+            raised.append(exc)
+
+    caller = threading.Thread(target=consume, daemon=True)
+    caller.start()
+    caller.join(timeout=60)
+    assert not caller.is_alive(), "the caller was left blocked"
+    return raised
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+def test_a_before_send_interrupt_stops_the_fan_out_and_reaches_the_caller(
+    client: tgm.Telnyx, telnyx_sandbox: Sandbox, interrupt: type[BaseException]
+) -> None:
+    def before_send(index: int, request: tgm.GroupMmsRequest) -> None:
+        if index == 3:
+            raise interrupt()
+
+    got: list[tgm.SendResult] = []
+    results = client.messages.send_many(make_requests(10), concurrency=1, before_send=before_send)
+    raised = consume_on_a_thread(results, got)
+
+    assert [type(exc) for exc in raised] == [interrupt]
+    assert [r.index for r in got] == [0, 1, 2] and all(r.ok for r in got)
+    assert telnyx_sandbox.request_count == 3
+    assert client.messages.send_group_mms(from_=FROM, to=TO, text="after").text == "after"
+
+
+def test_a_per_sender_rule_interrupt_reaches_the_caller_of_the_sync_client(
+    client: tgm.Telnyx, telnyx_sandbox: Sandbox
+) -> None:
+    def rule(from_: str) -> float | None:
+        raise KeyboardInterrupt
+
+    results = client.messages.send_many(make_requests(3), per_sender_rate=rule)
+    raised = consume_on_a_thread(results, [])
+
+    assert [type(exc) for exc in raised] == [KeyboardInterrupt]
+    assert telnyx_sandbox.request_count == 0
+    assert client.messages.send_group_mms(from_=FROM, to=TO, text="after").text == "after"

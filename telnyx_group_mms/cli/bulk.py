@@ -16,6 +16,7 @@ from ..ledger import LedgerError
 from ..sender_rates import SenderRates
 from .progress import progress_shown
 from .sender_rate_options import (
+    check_rate_option,
     parse_per_sender_rate,
     parse_sender_rates,
     per_sender_rate_setting,
@@ -74,6 +75,7 @@ def _report(summary: BulkSummary) -> None:
 @click.option(
     "--rate",
     type=click.FloatRange(min=0),
+    callback=check_rate_option,
     default=DEFAULT_RATE,
     show_default=True,
     help="Account-wide messages per second (Telnyx's default limit); 0 for no limit.",

@@ -24,6 +24,7 @@ from ..retry import RetryEvent, RetryPolicy
 from ..sandbox import Fault, FaultPlan, FaultRates, Sandbox
 from .demo_report import DemoTally, check_record, fault_kind, print_report
 from .progress import progress_shown
+from .sender_rate_options import check_rate_option
 
 __all__ = ["demo"]
 
@@ -104,6 +105,7 @@ async def run_demo(
 )  # fmt: skip
 @click.option(
     "--rate", type=click.FloatRange(min=0), default=50.0, show_default=True,
+    callback=check_rate_option,
     help="Account-wide messages per second (Telnyx's default is 15); 0 for no limit.",
 )  # fmt: skip
 @click.option(

@@ -92,7 +92,8 @@ _POSITIVE = click.FloatRange(min=0, min_open=True)
 )  # fmt: skip
 @click.option(
     "--toll-free-mps", type=_POSITIVE, metavar="MPS",
-    help="Messages per second a toll-free number (+1 8XX) sends [default: 20].",
+    help="Messages per second a toll-free number (+1 800/833/844/855/866/877/888) sends "
+    "[default: 20].",
 )  # fmt: skip
 @click.option(
     "--sender-mps", "per_number_mps", multiple=True, callback=_per_number_mps,

@@ -1,15 +1,20 @@
-"""The per-sender rate options of ``bulk``: ``--per-sender-rate R|auto`` and ``--sender-rate``."""
+"""The rate options: ``--rate`` (``bulk``, ``demo``), and ``bulk``'s ``--per-sender-rate R|auto``
+and ``--sender-rate``."""
 
 from __future__ import annotations
-
-import math
 
 import attrs
 import click
 
+from ..rate_limits import check_rate
 from ..sender_rates import PerSenderRate, SenderRates
 
-__all__ = ["parse_per_sender_rate", "parse_sender_rates", "per_sender_rate_setting"]
+__all__ = [
+    "check_rate_option",
+    "parse_per_sender_rate",
+    "parse_sender_rates",
+    "per_sender_rate_setting",
+]
 
 #: The word for "Telnyx's default rate for each kind of number".
 AUTO = "auto"
@@ -20,9 +25,21 @@ def _positive_rate(text: str) -> float:
         rate = float(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a number") from None
-    if not 0 < rate < math.inf:
-        raise ValueError(f"{text!r} is not a positive number of messages per second")
+    try:
+        check_rate("rate", rate)  # the fan-out's own test, so what passes here works there
+    except ValueError:
+        raise ValueError(f"{text!r} is not a positive number of messages per second") from None
     return rate
+
+
+def check_rate_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """``--rate``: messages per second, or 0 for no limit (``FloatRange`` lets NaN through)."""
+    if value:
+        try:
+            _positive_rate(str(value))
+        except ValueError as exc:
+            raise click.BadParameter(f"{exc}; give 0 for no limit") from None
+    return value
 
 
 def parse_per_sender_rate(

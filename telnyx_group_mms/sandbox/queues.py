@@ -40,13 +40,23 @@ LONG_CODE_MPS: Final = 0.1
 TOLL_FREE_MPS: Final = 20.0
 #: How much sending a sender's queue holds: four hours, as Telnyx's queue lengths imply.
 MAX_QUEUE_SECONDS: Final = 4 * 3600.0
-# Float sums of intervals drift by far less than this; without it a queue exactly full to
-# the cap could refuse one message early.
+# Rounding in a queue's length is far below this; without it a queue exactly full to the
+# cap could refuse one message early.
 _SLACK = 1e-9
 
 
+def _is_positive_number(value: object) -> bool:
+    # A bool is an int to Python, but True is no rate (SenderRates refuses it too).
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def _positive_finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+    if not _is_positive_number(value):
         raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
@@ -61,7 +71,7 @@ def _check_per_number(
     for number, mps in value.items():
         if not isinstance(number, str) or not E164.fullmatch(number):
             raise ValueError(f"per_number_mps keys must be +E.164 numbers, got {number!r}")
-        if not (isinstance(mps, int | float) and math.isfinite(mps) and mps > 0):
+        if not _is_positive_number(mps):
             raise ValueError(f"the rate of {number} must be a positive number, got {mps!r}")
 
 
@@ -119,33 +129,45 @@ class SenderQueues:
 
 
 class SenderQueueBook:
-    """The sandbox's queues: when each sender's queue will be empty, on a scaled clock.
+    """The sandbox's queues: for each sender, when its current backlog began and its size.
 
-    Used on the sandbox's event loop only; :meth:`reset` may come from another thread
-    (it only empties a dict).
+    A sender's queue is kept as the clock reading when it last started from empty and
+    the count of messages admitted since, not as a running sum of sending intervals: a
+    sum drifts by a rounding error per message (a queue at 3 messages a second held
+    43,199, not 43,200), and an absolute time that grows with the sandbox's uptime
+    loses the milliseconds of ``wait_seconds`` under a large ``time_scale``.
+
+    :meth:`admit` runs on the sandbox's event loop; :meth:`reset` may come from another
+    thread (a sync test resetting a sandbox that serves on its own thread): it swaps in
+    a new dict, so an admission under way writes to the old one and cannot bring a queue
+    back after the reset.
     """
 
     def __init__(self, settings: SenderQueues, *, clock: Callable[[], float]) -> None:
         self.settings = settings
         self._clock = clock
-        self._origin = clock()
-        # Queue time (seconds since origin, times time_scale) when each queue empties.
-        self._empty_at: dict[str, float] = {}
-
-    def _now(self) -> float:
-        return (self._clock() - self._origin) * self.settings.time_scale
+        # Per sender: (clock reading when its queue last started from empty, messages
+        # admitted since then).
+        self._queues: dict[str, tuple[float, int]] = {}
 
     def admit(self, sender: str) -> float | None:
         """Queue one message of ``sender``: its wait in seconds, or None when the queue is full."""
-        now = self._now()
-        starts = max(now, self._empty_at.get(sender, now))
-        interval = 1 / self.settings.mps_for(sender)
-        if starts + interval - now > self.settings.max_queue_seconds + _SLACK:
+        queues = self._queues
+        settings = self.settings
+        now = self._clock()
+        mps = settings.mps_for(sender)
+        began, count = queues.get(sender, (now, 0))
+        # Telnyx seconds of sending done since the backlog began (times the time scale).
+        sent_for = (now - began) * settings.time_scale
+        wait = count / mps - sent_for
+        if not wait > 0:  # empty (or an overflowed time scale): start afresh from now
+            began, count, sent_for, wait = now, 0, 0.0, 0.0
+        if (count + 1) / mps - sent_for > settings.max_queue_seconds + _SLACK:
             return None
-        self._empty_at[sender] = starts + interval
+        queues[sender] = (began, count + 1)
         # Milliseconds, as Telnyx's timestamps: received_at + wait_seconds stays exact.
-        return round(starts - now, 3)
+        return round(wait, 3)
 
     def reset(self) -> None:
         """Empty every queue."""
-        self._empty_at.clear()
+        self._queues = {}
