@@ -64,3 +64,18 @@ async def test_a_queued_messages_webhooks_wait_until_it_leaves_the_queue() -> No
 
     assert second.wait_seconds == 3600.0
     assert ids == attempted == {first.id}
+
+
+async def test_a_reset_stops_the_webhooks_of_messages_still_in_their_queue() -> None:
+    # The second message leaves its queue 0.5 s after it was sent: a test sharing the
+    # sandbox after a reset must not see its webhooks.
+    settings = SenderQueues(per_number_mps={FROM: 1.0}, time_scale=2)
+    async with Sandbox(sender_queues=settings, clock=FakeClock()) as sandbox, Receiver() as hooks:
+        first, second = await _send_two(sandbox, hooks)
+        await eventually(lambda: len(hooks.received) == 2 * len(TO))
+        sandbox.reset()
+        await sandbox.adrain_webhooks()
+
+    assert second.wait_seconds == 1.0
+    assert {r.json()["data"]["payload"]["id"] for r in hooks.received} == {first.id}
+    assert sandbox.webhook_attempts == []

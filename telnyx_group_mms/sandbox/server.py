@@ -203,7 +203,7 @@ class Sandbox:
 
     def reset(self) -> None:
         """Forget requests, messages, counts, webhook attempts, scripted faults, rate windows
-        and sender queues.
+        and sender queues; webhooks not yet delivered are dropped.
 
         Random faults and delivery outcomes start again from the seed.
         """

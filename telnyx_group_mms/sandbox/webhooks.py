@@ -149,6 +149,9 @@ class WebhookDispatcher:
         self._timeout = timeout
         self._time_scale = time_scale
         self._tasks: set[asyncio.Task[None]] = set()
+        # Bumped by reset(): a delivery scheduled before it sends and records nothing
+        # more. (A counter, not task.cancel(): reset() may run on another thread.)
+        self._generation = 0
         self._session: aiohttp.ClientSession | None = None
         self._limit: asyncio.Semaphore | None = None
         self._warned = False
@@ -164,7 +167,9 @@ class WebhookDispatcher:
                 logger.warning("sandbox webhooks are not sent: %s", _INSTALL_HINT)
             return
         finals = [self._final_for(r) for r in message.to]
-        task = asyncio.get_running_loop().create_task(self._deliver_message(message, finals))
+        task = asyncio.get_running_loop().create_task(
+            self._deliver_message(message, finals, self._generation)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -187,7 +192,7 @@ class WebhookDispatcher:
         return status, MessageError(code=code, title=title, detail=detail)
 
     async def _deliver_message(
-        self, message: Message, finals: list[tuple[str, MessageError | None]]
+        self, message: Message, finals: list[tuple[str, MessageError | None]], generation: int
     ) -> None:
         wait = message.wait_seconds or 0.0
         if wait:
@@ -201,7 +206,9 @@ class WebhookDispatcher:
             for recipient in message.to:
                 sent = attrs.evolve(recipient, status=RecipientStatus.SENT)
                 payload = attrs.evolve(message, to=[sent], sent_at=sent_at)
-                await self._deliver_event("message.sent", payload, occurred_at=sent_at)
+                await self._deliver_event(
+                    "message.sent", payload, occurred_at=sent_at, generation=generation
+                )
             for recipient, (status, error) in zip(message.to, finals, strict=True):
                 final = attrs.evolve(recipient, status=status)
                 completed_at = max(now(), sent_at)
@@ -212,10 +219,12 @@ class WebhookDispatcher:
                     completed_at=completed_at,
                     errors=[] if error is None else [error],
                 )
-                await self._deliver_event("message.finalized", payload, occurred_at=completed_at)
+                await self._deliver_event(
+                    "message.finalized", payload, occurred_at=completed_at, generation=generation
+                )
 
     async def _deliver_event(
-        self, event_type: str, payload: Message, *, occurred_at: datetime
+        self, event_type: str, payload: Message, *, occurred_at: datetime, generation: int
     ) -> None:
         data = {
             "event_type": event_type,
@@ -230,8 +239,12 @@ class WebhookDispatcher:
             for tries in range(self._max_attempts):
                 if tries:
                     await asyncio.sleep(self._retry_delay * 2 ** (tries - 1))
+                if generation != self._generation:
+                    return  # the sandbox was reset: this message is forgotten
                 attempt += 1
                 status = await self._post(url, {"data": data, "meta": _meta(attempt, url)})
+                if generation != self._generation:
+                    return
                 self.attempts.append(
                     WebhookAttempt(
                         event_id=data["id"],
@@ -273,7 +286,9 @@ class WebhookDispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def reset(self) -> None:
-        """Forget the attempts made so far; outcomes start again from the seed."""
+        """Forget the attempts made so far and stop deliveries not yet made (queued
+        messages' included); outcomes start again from the seed."""
+        self._generation += 1
         self.attempts.clear()
         self._rng = random.Random(self._seed)
 
