@@ -156,7 +156,10 @@ def test_a_port_in_use_is_one_line_and_exit_1() -> None:
         (["--sender-mps", "+13125551234"], "expected NUMBER=MPS"),
         (["--sender-mps", "3125551234=1"], "keys must be +E.164 numbers"),
         (["--max-queue-seconds", "5"], "every message would be refused"),
-        (["--toll-free-mps", "inf"], "toll_free_mps must be a positive number"),
+        (["--toll-free-mps", "inf"], "--toll-free-mps must be a positive number"),
+        (["--long-code-mps", "nan"], "--long-code-mps must be a positive number"),
+        (["--time-scale", "inf"], "--time-scale must be a positive number"),
+        (["--sender-mps", "3125551234=1"], "--sender-mps keys must be +E.164"),
     ],
 )
 def test_bad_sandbox_settings_are_usage_errors(args: list[str], complaint: str) -> None:

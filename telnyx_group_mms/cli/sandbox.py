@@ -57,7 +57,24 @@ def _sender_queues(
     given = {name: value for name, value in settings.items() if value is not None}
     if not (enabled or given or per_number):
         return None
-    return SenderQueues(per_number_mps=per_number, **given)
+    try:
+        return SenderQueues(per_number_mps=per_number, **given)
+    except ValueError as exc:
+        # SenderQueues names its own fields; a command-line user knows the options.
+        message = str(exc)
+        for field, option in _QUEUE_OPTIONS.items():
+            message = message.replace(field, option)
+        raise SettingError(message) from exc
+
+
+#: SenderQueues' fields and the options that set them.
+_QUEUE_OPTIONS = {
+    "long_code_mps": "--long-code-mps",
+    "toll_free_mps": "--toll-free-mps",
+    "per_number_mps": "--sender-mps",
+    "max_queue_seconds": "--max-queue-seconds",
+    "time_scale": "--time-scale",
+}
 
 
 _POSITIVE = click.FloatRange(min=0, min_open=True)
