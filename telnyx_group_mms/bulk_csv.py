@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -37,6 +38,10 @@ from .numbers import E164, SHORT_CODE
 from .serialization import request_field_for, request_from_wire
 
 __all__: list[str] = []  # internal: bulk_input is the public face
+
+#: The most columns a CSV header may have, checked before their names are (a header
+#: that can be read has one column per field, eight at most).
+MAX_CSV_COLUMNS: Final = 32
 
 # Cells that hold several values, separated by ";".
 _LIST_FIELDS: Final = frozenset({"to", "media_urls"})
@@ -191,11 +196,16 @@ def _header(records: Iterator[_Record]) -> list[str]:
 
 
 def _columns(header: list[str]) -> list[str]:
+    if len(header) > MAX_CSV_COLUMNS:
+        raise InputError(
+            f"line 1: the CSV header has {len(header):,} columns; "
+            f"at most {MAX_CSV_COLUMNS} are allowed"
+        )
     columns = [cell.strip().lower() for cell in header]
     unknown = [c for c in columns if request_field_for(c) is None]
     if unknown:
         raise InputError(f"line 1: unknown CSV column(s) {', '.join(map(repr, unknown))}")
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    duplicates = sorted(c for c, n in Counter(columns).items() if n > 1)
     if duplicates:
         raise InputError(f"line 1: CSV column(s) {', '.join(map(repr, duplicates))} repeated")
     if not {"from", "to"} <= set(columns):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-from .bulk_csv import csv_columns, csv_rows
+from .bulk_csv import MAX_CSV_COLUMNS, csv_columns, csv_rows
 from .bulk_lines import (
     MAX_ROW_CHARS,
     ROW_TOO_LONG,
@@ -30,6 +30,7 @@ from .errors import RequestValidationError
 from .serialization import request_from_wire
 
 __all__ = [
+    "MAX_CSV_COLUMNS",
     "MAX_ROW_CHARS",
     "InputError",
     "InputRow",

@@ -1,4 +1,4 @@
-"""The limits of bulk input: one size for a row in both formats."""
+"""The limits of bulk input: one size for a row in both formats, and a cap on CSV columns."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from telnyx_group_mms.bulk_input import (
+    MAX_CSV_COLUMNS,
     MAX_ROW_CHARS,
     InputError,
     InputRow,
@@ -100,6 +101,25 @@ def test_a_csv_header_longer_than_the_limit_makes_the_file_unreadable(tmp_path: 
     with pytest.raises(InputError) as info:
         check_input(path)
     assert str(info.value) == "line 1: the CSV header is longer than 65,536 characters"
+
+
+def test_a_csv_header_of_more_columns_than_the_cap_is_refused_by_their_count(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("from,to," + ",".join(["text"] * 12_000) + "\n")
+    with pytest.raises(InputError) as info:
+        check_input(path)
+    assert str(info.value) == (
+        f"line 1: the CSV header has 12,002 columns; at most {MAX_CSV_COLUMNS} are allowed"
+    )
+
+
+def test_a_csv_header_at_the_column_cap_is_checked_name_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("from,to," + ",".join(["text"] * (MAX_CSV_COLUMNS - 2)) + "\n")
+    with pytest.raises(InputError, match=r"^line 1: CSV column\(s\) 'text' repeated$"):
+        check_input(path)
 
 
 _PIECES = 3 << 20  # a line over the limit is read in pieces of 1 MiB after its start
