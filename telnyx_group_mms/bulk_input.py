@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from .bulk_csv import MAX_CSV_COLUMNS, csv_columns, csv_rows
 from .bulk_lines import (
@@ -74,8 +74,9 @@ def check_input(path: str | Path) -> str:
 def read_rows(path: str | Path) -> Iterator[InputRow]:
     """The rows of a JSONL or CSV file, lazily, with line numbers; blank lines skipped.
 
-    JSONL: one request object per line, in Telnyx's wire form. CSV: a header naming the
-    columns (``from,to,text,subject,media_urls``, and optionally ``webhook_url``,
+    JSONL: one request object per line, in Telnyx's wire form; a key given twice in an
+    object makes the row bad. CSV: a header naming the columns
+    (``from,to,text,subject,media_urls``, and optionally ``webhook_url``,
     ``webhook_failover_url``, ``use_profile_webhooks``); several recipients or URLs in a
     cell are separated by ``;``; an empty cell means the field is absent; a cell in
     double quotes may hold commas and line breaks, but one that takes in a line reading
@@ -89,6 +90,21 @@ def read_rows(path: str | Path) -> Iterator[InputRow]:
     if check_input(path) == "jsonl":
         return _jsonl_rows(path)
     return csv_rows(path)
+
+
+class _RepeatedKey(ValueError):
+    """A JSON object gives a key twice: which value is meant cannot be known."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(f"{key!r} is given more than once in an object")
+            seen.add(key)
+    return document
 
 
 def _jsonl_rows(path: Path) -> Iterator[InputRow]:
@@ -110,7 +126,9 @@ def _jsonl_row(line: Line) -> InputRow | None:
     if not is_utf8(raw):
         return bad_row(number, repr(raw), "the line is not valid UTF-8")
     try:
-        document = json.loads(raw)
+        document = json.loads(raw, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as exc:
+        return bad_row(number, raw, f"ambiguous: {exc}")
     except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." too deep
         return bad_row(number, raw, f"not valid JSON: {exc}")
     if not isinstance(document, dict):
