@@ -160,7 +160,7 @@ def test_jsonl_lines_that_would_fail_at_send_time_are_bad_rows_not_a_failed_batc
 ) -> None:
     rows = rows_of(
         tmp_path / "in.jsonl",
-        "[" * 100_000 + "]" * 100_000 + "\n"  # deeper than a JSON parser can follow
+        "[" * 30_000 + "]" * 30_000 + "\n"  # deeper than a JSON parser can follow
         f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "caf\\udce9"}}\n'  # a lone surrogate
         f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "fine"}}\n',
     )
@@ -182,3 +182,21 @@ def test_the_format_is_taken_from_the_suffix_or_else_the_content(tmp_path: Path)
 def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
         check_input(tmp_path / "absent.csv")
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        (f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "hi", "from": "+13125550000"}}', "from"),
+        (f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "a", "text": "b"}}', "text"),
+        (f'{{"\\u0066rom": "{FROM}", "from": "{FROM}", "to": ["{TO[0]}"], "text": "x"}}', "from"),
+        (f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "x", "meta": {{"a": 1, "a": 2}}}}', "a"),
+    ],
+)
+def test_a_jsonl_row_that_gives_a_key_twice_is_a_bad_row(
+    tmp_path: Path, line: str, key: str
+) -> None:
+    after = f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "next"}}'
+    rows = rows_of(tmp_path / "in.jsonl", f"{line}\n{after}\n")
+    assert [(r.line, r.request is None) for r in rows] == [(1, True), (2, False)]
+    assert rows[0].error == f"ambiguous: {key!r} is given more than once in an object"
