@@ -137,6 +137,8 @@ class AsyncTelnyx:
         return self._config
 
     def __repr__(self) -> str:
+        if "_state" not in vars(self):  # a refused setting: tracebacks show it as a local
+            return "<AsyncTelnyx (not built)>"
         return f"<AsyncTelnyx base_url={self._config.base_url!r} state={self._state.value}>"
 
     def _refuse_if_closed(self) -> None:

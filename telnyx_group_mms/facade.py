@@ -128,6 +128,8 @@ class Telnyx:
         return self._runtime.core.base_url
 
     def __repr__(self) -> str:
+        if "_runtime" not in vars(self):  # a refused setting: tracebacks show it as a local
+            return "<Telnyx (not built)>"
         state = "closed" if self._closed else self._runtime.core.state.value
         return f"<Telnyx base_url={self.base_url!r} state={state}>"
 
