@@ -19,7 +19,6 @@ __all__ = [
     "DEFAULT_KEEPALIVE_EXPIRY",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "ClientConfig",
-    "Secret",
     "check_base_url",
     "resolve_config",
 ]

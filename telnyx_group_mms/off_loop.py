@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["Once"]
+__all__: list[str] = []  # internal: used by the client and the retry module
 
 T = TypeVar("T")
 

@@ -28,7 +28,8 @@ from .errors import (
 from .models import Message
 from .protocol import GROUP_MMS_PATH, decode_message, error_from_response
 
-__all__ = ["Transport", "exchange_error"]
+# Transport is the client's own (internal); exchange_error is the one rule of outcomes.
+__all__ = ["exchange_error"]
 
 logger = logging.getLogger("telnyx_group_mms")
 
