@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import threading
 from collections.abc import Iterator
@@ -139,3 +140,22 @@ def test_callers_waiting_at_exit_are_never_returned_to() -> None:
 
     assert not returned.wait(0.5)  # lower bound only: it stays parked until the process ends
     assert thread.is_alive()
+
+
+def test_after_the_exit_began_a_new_call_parks_a_daemon_thread_and_refuses_the_main_one() -> None:
+    portal = LoopThread()
+    assert portal.run(asyncio.sleep(0, result=1)) == 1
+    portal.stop(abandon_callers=True, timeout=5)
+    returned = threading.Event()
+
+    def late_caller() -> None:
+        with contextlib.suppress(BaseException):
+            portal.run(asyncio.sleep(0))
+        returned.set()
+
+    threading.Thread(target=late_caller, daemon=True).start()
+    coro = asyncio.sleep(0)
+    with pytest.raises(TelnyxError, match="exiting"):
+        portal.run(coro)  # the main thread: an error, never a hang
+    assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
+    assert not returned.wait(0.5)  # lower bound only: parked until the process ends
