@@ -235,14 +235,14 @@ class LoopThread:
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        if abandon_callers:
-            self._abandoned = True
         with self._lock:
             loop, thread = self._loop, self._thread
             if thread is not None and thread is threading.current_thread():
                 if final is not None:
                     final.close()
                 raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
+            # Before ``final`` runs: a caller woken by it (its send cut off) must park.
+            self._abandoned = self._abandoned or abandon_callers
             self._stopped = True
             self._loop = self._thread = None
         if loop is None or thread is None:

@@ -35,8 +35,10 @@ logger = logging.getLogger("telnyx_group_mms")
 
 _CHUNK = 64 * 1024
 
-# What aiohttp raises while it builds a request, before it connects: a URL or header
-# it refuses, an argument of the wrong type. Nothing can have left the machine.
+# What aiohttp raises while it builds a request and its head, before it writes a byte:
+# a URL or header it refuses, an argument of the wrong type. Once the request may be on
+# the wire, aiohttp raises ClientError subclasses or timeouts instead (which are UNKNOWN
+# here); the fuzz tests of HTTP answers hold it to that, as no answer may end SAFE.
 _LOCAL_REFUSALS: tuple[type[Exception], ...] = (
     aiohttp.InvalidURL,
     aiohttp.NonHttpUrlClientError,
