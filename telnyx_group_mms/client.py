@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from .config import ClientConfig, resolve_config
+from .config import ClientConfig, Secret, resolve_config
 from .errors import TelnyxError
 from .fanout import AttemptWrapper
 from .models import Message
-from .protocol import encode_request
+from .off_loop import Once
 from .request import GroupMmsRequest
 from .resources import AsyncMessages
 from .retry import Retrier, RetryPolicy
-from .serialization import get_converter
-from .transport import Transport
+
+if TYPE_CHECKING:  # loaded off the event loop on the first send (see _load_send_path)
+    import cattrs
+
+    from .transport import Transport
 
 __all__ = ["AsyncTelnyx", "ClientState"]
+
+_CLOSED = "this client is closed; create a new one"
 
 
 class ClientState(enum.Enum):
@@ -30,16 +37,41 @@ class ClientState(enum.Enum):
     """Closed; every further call raises :class:`TelnyxError`."""
 
 
+def _load_send_path() -> cattrs.Converter:
+    """Import the HTTP stack and build the converter, with every hook a send needs.
+
+    The work of a first send (aiohttp, cattrs and orjson imported, the converter and its
+    generated code built: a few hundred milliseconds) is done here, on a thread of its
+    own (see :class:`Once`), so that an event loop serving other requests never waits
+    for it.
+    """
+    from . import transport  # noqa: F401 - aiohttp's import is most of the cost
+    from .models import MessageError
+    from .serialization import get_converter
+
+    converter = get_converter()
+    # Hooks cattrs would otherwise generate on the loop at the first error answer.
+    converter.get_structure_hook(list[MessageError])
+    return converter
+
+
+_SEND_PATH = Once(_load_send_path, name="telnyx-group-mms-loader")
+
+
 class AsyncTelnyx:
     """The asyncio client for Telnyx group MMS.
 
     One client holds one pool of keep-alive connections; share it across tasks, and
-    close it with ``async with`` or :meth:`aclose`.
+    close it with ``async with``, ``await client.close()`` or ``await client.aclose()``.
+
+    Building it does no I/O and loads nothing heavy; the first send loads the HTTP
+    stack in a worker thread, so that neither blocks a running event loop.
 
     Args:
         api_key: Your Telnyx API key; defaults to env ``TELNYX_API_KEY``.
         base_url: The API root; defaults to env ``TELNYX_BASE_URL``, then
-            ``https://api.telnyx.com/v2``. Plain ``http://`` only on loopback.
+            ``https://api.telnyx.com/v2``. Plain ``http://`` only on loopback; no
+            user name, password, query or fragment.
         timeout: Seconds one attempt may take, connecting included.
         retry: How failures are retried; see :class:`RetryPolicy`.
         max_connections: Size of the connection pool.
@@ -47,7 +79,7 @@ class AsyncTelnyx:
         max_response_bytes: Larger response bodies are refused unread.
 
     Raises:
-        TelnyxError: No API key, or an unusable setting.
+        TelnyxError: No API key, or an unusable setting (named in the message).
     """
 
     def __init__(
@@ -61,6 +93,9 @@ class AsyncTelnyx:
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
+        # Rebound first, so that a traceback of a refused setting (capture_locals)
+        # never shows the key in this frame.
+        api_key = None if api_key is None else Secret(api_key)
         self._config = resolve_config(
             api_key=api_key,
             base_url=base_url,
@@ -73,18 +108,12 @@ class AsyncTelnyx:
         self._setup(self._config)
 
     def _setup(self, config: ClientConfig) -> None:
-        # Everything a send needs is built here, once, not per call.
-        self._converter = get_converter()
         self._retrier = Retrier(config.retry)
-        self._transport = Transport(
-            base_url=config.base_url,
-            headers=config.headers(),
-            timeout=config.timeout,
-            max_connections=config.max_connections,
-            keepalive_expiry=config.keepalive_expiry,
-            max_response_bytes=config.max_response_bytes,
-            converter=self._converter,
-        )
+        # Set by _open, on the first send: the transport and what the hot path uses.
+        self._transport: Transport | None = None
+        self._converter: cattrs.Converter
+        self._encode: Callable[[cattrs.Converter, GroupMmsRequest], bytes]
+        self._post: Callable[[bytes], Awaitable[Message]]
         self._state = ClientState.NEW
         self.messages = AsyncMessages(
             self._send,
@@ -108,16 +137,45 @@ class AsyncTelnyx:
         return self._config
 
     def __repr__(self) -> str:
+        if "_state" not in vars(self):  # a refused setting: tracebacks show it as a local
+            return "<AsyncTelnyx (not built)>"
         return f"<AsyncTelnyx base_url={self._config.base_url!r} state={self._state.value}>"
+
+    def _refuse_if_closed(self) -> None:
+        if self._state is ClientState.CLOSED:
+            raise TelnyxError(_CLOSED)
+
+    async def _open(self) -> None:
+        """Get ready for the first send; every later send skips this."""
+        self._refuse_if_closed()
+        converter = await _SEND_PATH.get()
+        self._refuse_if_closed()  # closed while loading
+        if self._transport is None:  # not already opened by a concurrent first send
+            from .protocol import encode_request
+            from .transport import Transport
+
+            config = self._config
+            self._transport = Transport(
+                base_url=config.base_url,
+                headers=config.headers(),
+                timeout=config.timeout,
+                max_connections=config.max_connections,
+                keepalive_expiry=config.keepalive_expiry,
+                max_response_bytes=config.max_response_bytes,
+                converter=converter,
+            )
+            self._converter = converter
+            self._encode = encode_request
+            self._post = self._transport.post
+            self._state = ClientState.OPEN
 
     async def _send(
         self, request: GroupMmsRequest, wrap: AttemptWrapper | None = None, /
     ) -> Message:
-        if self._state is ClientState.CLOSED:
-            raise TelnyxError("this client is closed; create a new one")
-        self._state = ClientState.OPEN
-        body = encode_request(self._converter, request)
-        post = self._transport.post
+        if self._state is not ClientState.OPEN:
+            await self._open()
+        body = self._encode(self._converter, request)
+        post = self._post
         if wrap is None:
             return await self._retrier.call(lambda: post(body))
         # The fan-out puts its gate (429 pause, rate limits) in front of every attempt,
@@ -127,15 +185,21 @@ class AsyncTelnyx:
     async def aclose(self) -> None:
         """Close pooled connections. Idempotent; the client cannot be used afterwards."""
         self._state = ClientState.CLOSED
-        await self._transport.aclose()
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    async def close(self) -> None:
+        """Close pooled connections: the same as :meth:`aclose`, under the name the
+        official ``telnyx`` SDK's async client uses (``await client.close()``)."""
+        await self.aclose()
 
     def _forget_connections(self) -> None:
         """Drop pooled connections without closing them (the child after ``fork``)."""
-        self._transport.forget()
+        if self._transport is not None:
+            self._transport.forget()
 
     async def __aenter__(self) -> AsyncTelnyx:
-        if self._state is ClientState.CLOSED:
-            raise TelnyxError("this client is closed; create a new one")
+        self._refuse_if_closed()
         return self
 
     async def __aexit__(

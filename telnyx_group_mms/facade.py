@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from .client import AsyncTelnyx
+from .config import Secret
 from .errors import TelnyxError
 from .fanout import BeforeSend, SendResult
 from .loop_thread import LoopThread
@@ -36,8 +37,8 @@ __all__ = ["Messages", "Telnyx"]
 
 T = TypeVar("T")
 
-# Seconds the interpreter waits at exit for an unclosed client to close its connections.
-_EXIT_CLOSE_TIMEOUT = 5.0
+# Seconds closing may take (connections, then the loop thread), at exit too.
+_CLOSE_TIMEOUT = 5.0
 
 
 class _Runtime:
@@ -48,13 +49,16 @@ class _Runtime:
         self.core = core
         self.portal = LoopThread()
 
-    def shutdown(self) -> None:
-        # Also runs at interpreter exit for a client never closed: close politely, bounded.
-        if os.getpid() != self.pid or not self.portal.started:
+    def shutdown(self, *, at_exit: bool = True) -> None:
+        """Close connections and stop the loop thread, within _CLOSE_TIMEOUT.
+
+        ``at_exit`` (the default, for the finalizer: the interpreter exits, or the
+        client was dropped unclosed): a daemon thread still waiting for a send is never
+        returned to, so the exit prints nothing; the send is simply not completed.
+        """
+        if os.getpid() != self.pid:
             return
-        with contextlib.suppress(Exception):  # closing must never raise at exit
-            self.portal.run(self.core.aclose(), timeout=_EXIT_CLOSE_TIMEOUT)
-        self.portal.stop()
+        self.portal.stop(self.core.aclose(), abandon_callers=at_exit, timeout=_CLOSE_TIMEOUT)
 
 
 class Telnyx:
@@ -77,6 +81,8 @@ class Telnyx:
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
+        # As in AsyncTelnyx: no traceback frame of a refused setting shows the key.
+        api_key = None if api_key is None else Secret(api_key)
         core = AsyncTelnyx(
             api_key=api_key,
             base_url=base_url,
@@ -122,6 +128,8 @@ class Telnyx:
         return self._runtime.core.base_url
 
     def __repr__(self) -> str:
+        if "_runtime" not in vars(self):  # a refused setting: tracebacks show it as a local
+            return "<Telnyx (not built)>"
         state = "closed" if self._closed else self._runtime.core.state.value
         return f"<Telnyx base_url={self.base_url!r} state={state}>"
 
@@ -137,8 +145,10 @@ class Telnyx:
             # work, and marking the client closed would strand its loop thread.
             raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
         self._closed = True
-        if self._runtime.pid == os.getpid():
-            self._finalizer()
+        # detach() hands the shutdown to one caller only, and keeps it from running again
+        # at exit.
+        if self._runtime.pid == os.getpid() and self._finalizer.detach() is not None:
+            self._runtime.shutdown(at_exit=False)
 
     def __enter__(self) -> Telnyx:
         if self._closed:
@@ -198,8 +208,10 @@ def _carrying_interrupts(call: Callable[P, R]) -> Callable[P, R]:
 
 
 def _iterate_on(
-    portal: LoopThread, results: AsyncGenerator[SendResult, None]
+    client: Telnyx, portal: LoopThread, results: AsyncGenerator[SendResult, None]
 ) -> Generator[SendResult, None, None]:
+    # ``client`` is only held, as this generator's local: a client dropped while its
+    # iteration goes on must not be garbage collected (its finalizer stops the loop).
     try:
         while True:
             try:
@@ -213,7 +225,11 @@ def _iterate_on(
     finally:
         # Reached on exhaustion, on ``break`` (the generator is closed), and on Ctrl-C
         # (LoopThread.run has already cancelled the step in progress, which closed it).
-        portal.run(results.aclose())
+        # Once the client is closed (or the interpreter exits) its loop has closed the
+        # fan-out already, and must not be started again: that would hang the exit.
+        if portal.running:
+            with contextlib.suppress(TelnyxError):  # closed meanwhile, by another thread
+                portal.run(results.aclose())
 
 
 def _awaitable(before_send: Callable[[int, GroupMmsRequest], None]) -> BeforeSend:
@@ -341,4 +357,4 @@ class Messages:
             per_sender_rate=per_sender_rate,
             before_send=hook,
         )
-        return _iterate_on(runtime.portal, results)
+        return _iterate_on(client, runtime.portal, results)

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import sys
 import threading
+import time
 from collections.abc import Coroutine
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from .errors import TelnyxError
 
 __all__: list[str] = []  # internal: the sync client is the public face
 
 T = TypeVar("T")
+
+_CLOSED = "this client is closed; create a new one"
+
+
+def _park() -> NoReturn:
+    """Never return to a caller whose work the interpreter's exit cut off.
+
+    Such a caller is a daemon thread (the interpreter joined every other thread before
+    it began to exit): it stays blocked until the process ends, and nothing is printed
+    for it, as for any daemon thread the exit ends. The main thread, which cannot be
+    one of those, gets an error instead of a hang.
+    """
+    if threading.current_thread() is threading.main_thread():
+        raise TelnyxError("the interpreter is exiting; nothing more is sent")
+    while True:
+        threading.Event().wait()
 
 
 class _Handoff(Generic[T]):
@@ -84,11 +103,19 @@ class LoopThread:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._abandoned = False
 
     @property
     def started(self) -> bool:
-        """True once the loop thread runs."""
+        """True once the loop thread runs (and until it is stopped)."""
         return self._loop is not None
+
+    @property
+    def running(self) -> bool:
+        """True when :meth:`run` can hand work to a running loop now: started, not
+        stopped, and the interpreter not finalizing (its daemon threads are frozen then)."""
+        return self._loop is not None and not self._abandoned and not sys.is_finalizing()
 
     def is_current(self) -> bool:
         """True when called from the loop's own thread (where blocking on it would hang)."""
@@ -100,6 +127,12 @@ class LoopThread:
         if loop is not None:
             return loop
         with self._lock:
+            if self._stopped:
+                # Never a second loop: a thread started during the interpreter's exit
+                # would hang it, and a stopped client must stay stopped.
+                raise TelnyxError(_CLOSED)
+            if sys.is_finalizing():
+                raise TelnyxError("the interpreter is exiting; nothing more is sent")
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
@@ -116,7 +149,20 @@ class LoopThread:
     def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
         loop.call_soon(ready.set)
-        loop.run_forever()
+        try:
+            loop.run_forever()
+        finally:
+            # Here rather than in stop(), and as asyncio.run() does: a loop that stops
+            # only after stop() gave up on it (blocked past the deadline) is still
+            # unwound and closed, without a task or coroutine left behind.
+            try:
+                tasks = asyncio.all_tasks(loop)
+                for task in tasks:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
 
     def run(self, coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
         """Run ``coro`` on the private loop and return its result.
@@ -125,7 +171,8 @@ class LoopThread:
         interruption propagates.
 
         Raises:
-            TelnyxError: Called from the private loop's own thread (it would deadlock).
+            TelnyxError: Called from the private loop's own thread (it would deadlock),
+                or after :meth:`stop`.
         """
         if self.is_current():
             coro.close()
@@ -133,7 +180,24 @@ class LoopThread:
                 "a sync Telnyx client was called from its own event loop thread (for "
                 "example from an on_retry callback); that would deadlock. Use AsyncTelnyx there"
             )
-        loop = self._ensure()
+        if self._abandoned:
+            coro.close()
+            _park()
+        try:
+            loop = self._ensure()
+        except BaseException:
+            coro.close()
+            raise
+        try:
+            return self._run_on(loop, coro, timeout)
+        finally:
+            if self._abandoned:  # the exit began while this caller waited
+                _park()
+
+    @staticmethod
+    def _run_on(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float | None
+    ) -> T:
         handoff = _Handoff(coro, loop)
         loop.call_soon_threadsafe(handoff.start)
         try:
@@ -149,17 +213,46 @@ class LoopThread:
             raise TimeoutError
         return handoff.result()
 
-    def stop(self) -> None:
-        """Stop the loop and join its thread. Idempotent."""
+    def stop(
+        self,
+        final: Coroutine[Any, Any, object] | None = None,
+        *,
+        abandon_callers: bool = False,
+        timeout: float | None = None,
+    ) -> None:
+        """Stop the loop and join its thread, for good. Idempotent.
+
+        Args:
+            final: Run on the loop first (closing connections); its error is ignored.
+            abandon_callers: For the interpreter's exit: a caller still waiting for
+                the loop, or calling later (a daemon thread), is never returned to,
+                so that no send the exit cut off prints anything.
+            timeout: Seconds for all of it; past them the loop's thread (a daemon) is
+                let go, to end with the interpreter.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         with self._lock:
             loop, thread = self._loop, self._thread
+            if thread is not None and thread is threading.current_thread():
+                if final is not None:
+                    final.close()
+                raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
+            # Before ``final`` runs: a caller woken by it (its send cut off) must park.
+            self._abandoned = self._abandoned or abandon_callers
+            self._stopped = True
             self._loop = self._thread = None
         if loop is None or thread is None:
+            if final is not None:
+                final.close()
             return
-        if thread is threading.current_thread():
-            raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
-        # Finish async generators on their own loop; the caller may be running another.
-        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result()
+        # Closing must not fail (at exit least of all), nor wait past the deadline.
+        if final is not None:
+            with contextlib.suppress(Exception):
+                self._run_on(loop, final, left())
+        # The loop's thread then finishes its tasks and async generators (_serve).
         loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
+        thread.join(left())

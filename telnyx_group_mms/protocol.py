@@ -133,6 +133,15 @@ def _non_negative(text: str) -> float | None:
     return max(0.0, number)
 
 
+def _sentences(title: str | None, detail: str | None) -> str:
+    """Telnyx's title and detail as one text: ``Resource not found. The requested ...``."""
+    title = (title or "").strip()
+    detail = (detail or "").strip()
+    if title and detail and title.lower() != detail.lower():
+        return f"{title} {detail}" if title[-1] in ".!?:;" else f"{title}. {detail}"
+    return title or detail
+
+
 def error_from_response(
     converter: cattrs.Converter, status: int, headers: Mapping[str, str], body: bytes
 ) -> APIStatusError:
@@ -141,7 +150,7 @@ def error_from_response(
     summary = f"Telnyx answered {status}"
     if errors:
         first = errors[0]
-        described = " ".join(part for part in (first.title, first.detail) if part)
+        described = _sentences(first.title, first.detail)
         summary += f" (code {first.code}): {described}" if first.code else f": {described}"
     cls = status_error_class(status)
     return cls(

@@ -9,13 +9,16 @@ costs one ``await``.
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
 from .errors import APIError, APIStatusError, Outcome
+from .off_loop import Once
 
 __all__ = ["RetryEvent", "RetryPolicy", "classify"]
 
@@ -25,6 +28,9 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:  # imported for real on the first failure (see Retrier)
     import tenacity
+
+# Off the event loop, once, on the first failure.
+_TENACITY = Once(lambda: importlib.import_module("tenacity"), name="telnyx-group-mms-loader")
 
 
 @attrs.frozen(kw_only=True)
@@ -148,6 +154,8 @@ class Retrier:
                 raise
             failed: APIError | None = exc
 
+        if "tenacity" not in sys.modules:  # the first failure: load it without blocking
+            await _TENACITY.get()
         import tenacity
 
         retrying = tenacity.AsyncRetrying(

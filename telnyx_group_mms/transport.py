@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import ssl
 import time
 from collections.abc import Mapping
 
@@ -16,6 +19,7 @@ import cattrs
 
 from .errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APITimeoutError,
     Outcome,
@@ -24,18 +28,80 @@ from .errors import (
 from .models import Message
 from .protocol import GROUP_MMS_PATH, decode_message, error_from_response
 
-__all__ = ["DEFAULT_KEEPALIVE_EXPIRY", "DEFAULT_MAX_RESPONSE_BYTES"]
+# Transport is the client's own (internal); exchange_error is the one rule of outcomes.
+__all__ = ["exchange_error"]
 
 logger = logging.getLogger("telnyx_group_mms")
 
-#: Idle pooled connections are retired after this many seconds: well before the idle
-#: timeouts of common servers and load balancers (60-75 s), so that a send rarely goes
-#: out on a connection the server is closing, which would make its outcome unknown.
-DEFAULT_KEEPALIVE_EXPIRY = 5.0
-#: A response body larger than this is refused without being read in full.
-DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-
 _CHUNK = 64 * 1024
+
+# What aiohttp raises while it builds a request and its head, before it writes a byte:
+# a URL or header it refuses, an argument of the wrong type. Once the request may be on
+# the wire, aiohttp raises ClientError subclasses or timeouts instead (which are UNKNOWN
+# here); the fuzz tests of HTTP answers hold it to that, as no answer may end SAFE.
+_LOCAL_REFUSALS: tuple[type[Exception], ...] = (
+    aiohttp.InvalidURL,
+    aiohttp.NonHttpUrlClientError,
+    ValueError,
+    TypeError,
+)
+
+
+def _connect_failure(exc: aiohttp.ClientConnectorError) -> str:
+    # aiohttp's own text says "ssl:default" even for plain http; say where and why.
+    os_error = exc.os_error
+    if isinstance(os_error, ssl.SSLError):  # its errno is OpenSSL's, not the system's
+        reason = f"TLS: {os_error.reason or os_error}"
+    elif isinstance(os_error, socket.gaierror) or not os_error.errno:
+        reason = os_error.strerror or str(os_error) or type(os_error).__name__
+    else:
+        reason = os.strerror(os_error.errno)
+    return f"could not connect to Telnyx at {exc.host}:{exc.port} ({reason}); nothing was sent"
+
+
+def exchange_error(exc: Exception, *, answered: bool, timeout: float) -> APIError:
+    """The error an exception of the HTTP exchange stands for, its outcome included.
+
+    An exception raised before the request could have been written (building it,
+    connecting) is ``SAFE``; once it may have been written, only a certain refusal
+    is, and anything else is ``UNKNOWN``: the message may have been sent.
+
+    Args:
+        exc: What aiohttp (or the socket) raised.
+        answered: True once the answer's status line and headers have been read.
+        timeout: The client's timeout, for the message.
+    """
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(
+            "timed out connecting to Telnyx (or waiting for a pooled connection); nothing was sent",
+            outcome=Outcome.SAFE,
+        )
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return APIConnectionError(
+            f"Telnyx's TLS certificate could not be verified: {exc.certificate_error}",
+            outcome=Outcome.FINAL,
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(_connect_failure(exc), outcome=Outcome.SAFE)
+    if not answered and isinstance(exc, _LOCAL_REFUSALS):
+        return APIConnectionError(
+            f"the request was refused before it was sent ({type(exc).__name__}: {exc}); "
+            "nothing was sent",
+            outcome=Outcome.SAFE,
+        )
+    if isinstance(exc, TimeoutError):
+        return APITimeoutError(
+            f"no answer from Telnyx within {timeout:g} s; the message may have been sent",
+            outcome=Outcome.UNKNOWN,
+        )
+    # A malformed answer's own message, not its str(): that is a repr over several lines.
+    detail = exc.message if isinstance(exc, aiohttp.ClientResponseError) else str(exc)
+    detail = " ".join(detail.split())
+    return APIConnectionError(
+        f"the connection to Telnyx failed after the request was sent; the message may "
+        f"have been sent ({type(exc).__name__}: {detail})",
+        outcome=Outcome.UNKNOWN,
+    )
 
 
 class Transport:
@@ -107,35 +173,14 @@ class Transport:
         """
         session = self._session_for(asyncio.get_running_loop())
         started = time.perf_counter()
+        resp = None
         try:
             async with session.post(self._url, data=body, allow_redirects=False) as resp:
                 status = resp.status
                 headers = resp.headers
                 payload = await self._read(resp)
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(
-                "timed out connecting to Telnyx (or waiting for a pooled connection)",
-                outcome=Outcome.SAFE,
-            ) from exc
-        except aiohttp.ClientConnectorCertificateError as exc:
-            raise APIConnectionError(
-                f"Telnyx's TLS certificate could not be verified: {exc}", outcome=Outcome.FINAL
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(
-                f"could not connect to Telnyx: {exc}", outcome=Outcome.SAFE
-            ) from exc
-        except TimeoutError as exc:
-            raise APITimeoutError(
-                f"no answer from Telnyx within {self._timeout:g} s; the message may have been sent",
-                outcome=Outcome.UNKNOWN,
-            ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(
-                f"the connection to Telnyx failed after the request was sent; the message may "
-                f"have been sent ({type(exc).__name__}: {exc})",
-                outcome=Outcome.UNKNOWN,
-            ) from exc
+        except Exception as exc:  # every failure becomes an APIError, its outcome decided
+            raise exchange_error(exc, answered=resp is not None, timeout=self._timeout) from exc
 
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

@@ -142,7 +142,7 @@ def test_an_unreachable_api_is_one_line_and_exit_1() -> None:
         ),
         (
             ["--api-key", "k", "--base-url", "ftp://x", "--to", TO[0], "--text", "Hi"],
-            "Error: base_url 'ftp://x' is not an http(s) URL",
+            "Error: --base-url 'ftp://x' is not an http(s) URL with a host",
         ),
     ],
     ids=["no key", "bad base url"],

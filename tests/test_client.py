@@ -156,3 +156,28 @@ async def test_concurrent_sends_share_one_client(server: ScriptedServer) -> None
         )
     assert len({m.id for m in messages}) == 20
     assert server.posts == 20
+
+
+async def test_close_is_a_coroutine_that_closes_like_aclose(server: ScriptedServer) -> None:
+    client = tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url)
+    await client.messages.send_group_mms(from_=FROM, to=TO, text="Hello")
+
+    await client.close()  # what the official SDK's users write
+
+    assert client.state is tgm.ClientState.CLOSED
+    await client.close()  # idempotent, as aclose is
+    with pytest.raises(tgm.TelnyxError, match="closed"):
+        await client.messages.send_group_mms(from_=FROM, to=TO, text="Hello")
+    assert server.posts == 1
+
+
+async def test_a_client_closed_while_its_first_send_loads_sends_nothing(
+    server: ScriptedServer,
+) -> None:
+    client = tgm.AsyncTelnyx(api_key=KEY, base_url=server.base_url)
+    send = asyncio.ensure_future(client.messages.send_group_mms(from_=FROM, to=TO, text="Hi"))
+    await client.aclose()
+
+    with pytest.raises(tgm.TelnyxError, match="closed"):
+        await send
+    assert server.posts == 0

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..config import check_base_url
 from ..errors import TelnyxError
 from ..facade import Telnyx
 from ..serialization import get_converter
@@ -57,6 +58,14 @@ def send(
     """
     if not api_key or not api_key.strip():
         raise SettingError("no API key: pass --api-key or set TELNYX_API_KEY")
+    if base_url:
+        # Named as the user gave it: the option, or the variable behind it.
+        source = click.get_current_context().get_parameter_source("base_url")
+        setting = "TELNYX_BASE_URL" if source is click.ParameterSource.ENVIRONMENT else "--base-url"
+        try:
+            check_base_url(base_url, setting=setting)
+        except TelnyxError as exc:
+            raise SettingError(str(exc)) from exc
     try:
         client = Telnyx(api_key=api_key, base_url=base_url, timeout=timeout)
     except TelnyxError as exc:
