@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .account_refusal import (
+        BatchStoppedError as BatchStoppedError,
+    )
+    from .account_refusal import (
+        is_account_refusal as is_account_refusal,
+    )
     from .bulk import (
         BulkProgress as BulkProgress,
     )
@@ -193,6 +199,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncTelnyx": "client",
     "AuthenticationError": "errors",
     "BadRequestError": "errors",
+    "BatchStoppedError": "account_refusal",
     "BulkProgress": "bulk",
     "BulkSummary": "bulk",
     "ClientConfig": "config",
@@ -238,6 +245,7 @@ _EXPORTS: dict[str, str] = {
     "WebhookEventType": "webhook_models",
     "WebhookMeta": "webhook_models",
     "WebhookVerificationError": "errors",
+    "is_account_refusal": "account_refusal",
     "run_bulk": "bulk",
 }
 
@@ -251,6 +259,7 @@ __all__ = [
     "AsyncTelnyx",
     "AuthenticationError",
     "BadRequestError",
+    "BatchStoppedError",
     "BulkProgress",
     "BulkSummary",
     "ClientConfig",
@@ -297,6 +306,7 @@ __all__ = [
     "WebhookMeta",
     "WebhookVerificationError",
     "__version__",
+    "is_account_refusal",
     "run_bulk",
 ]
 
