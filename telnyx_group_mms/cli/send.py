@@ -9,6 +9,7 @@ import click
 from ..errors import TelnyxError
 from ..facade import Telnyx
 from ..serialization import get_converter
+from .connection_options import api_key_option, base_url_option, require_api_key
 from .errors import SettingError, failure
 
 
@@ -26,14 +27,8 @@ from .errors import SettingError, failure
 )  # fmt: skip
 @click.option("--webhook-url", metavar="URL", help="Where Telnyx posts delivery updates.")
 @click.option("--webhook-failover-url", metavar="URL", help="Where they go if that fails.")
-@click.option(
-    "--api-key", envvar="TELNYX_API_KEY", show_envvar=True, metavar="KEY",
-    help="Your Telnyx API key.",
-)  # fmt: skip
-@click.option(
-    "--base-url", envvar="TELNYX_BASE_URL", show_envvar=True, metavar="URL",
-    help="The API root (default https://api.telnyx.com/v2; a sandbox's URL to test).",
-)  # fmt: skip
+@api_key_option
+@base_url_option
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
     help="Seconds one attempt may take.",
@@ -53,10 +48,16 @@ def send(
 ) -> None:
     """Send one group MMS and print the resulting message as JSON.
 
-    Exit status: 0 sent, 1 refused or failed (one line on stderr), 2 bad usage.
+    \b
+    Exit status:
+      0  sent
+      1  refused or failed, certainly not sent (one line on stderr)
+      2  bad usage or settings (no API key, a bad --base-url)
+      3  outcome unknown: the message may have been sent (a 500, 502 or 504, a
+         timeout or a dropped connection after the request was written); check
+         before sending it again
     """
-    if not api_key or not api_key.strip():
-        raise SettingError("no API key: pass --api-key or set TELNYX_API_KEY")
+    require_api_key(api_key)
     try:
         client = Telnyx(api_key=api_key, base_url=base_url, timeout=timeout)
     except TelnyxError as exc:
