@@ -21,16 +21,22 @@ if TYPE_CHECKING:
         is_account_refusal as is_account_refusal,
     )
     from .bulk import (
-        BulkProgress as BulkProgress,
-    )
-    from .bulk import (
-        BulkSummary as BulkSummary,
-    )
-    from .bulk import (
         run_bulk as run_bulk,
     )
     from .bulk_input import (
         InputError as InputError,
+    )
+    from .bulk_report import (
+        BulkBadRow as BulkBadRow,
+    )
+    from .bulk_report import (
+        BulkPreview as BulkPreview,
+    )
+    from .bulk_report import (
+        BulkProgress as BulkProgress,
+    )
+    from .bulk_report import (
+        BulkSummary as BulkSummary,
     )
     from .client import (
         AsyncTelnyx as AsyncTelnyx,
@@ -200,8 +206,10 @@ _EXPORTS: dict[str, str] = {
     "AuthenticationError": "errors",
     "BadRequestError": "errors",
     "BatchStoppedError": "account_refusal",
-    "BulkProgress": "bulk",
-    "BulkSummary": "bulk",
+    "BulkBadRow": "bulk_report",
+    "BulkPreview": "bulk_report",
+    "BulkProgress": "bulk_report",
+    "BulkSummary": "bulk_report",
     "ClientConfig": "config",
     "ClientState": "client",
     "ConflictError": "errors",
@@ -260,6 +268,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchStoppedError",
+    "BulkBadRow",
+    "BulkPreview",
     "BulkProgress",
     "BulkSummary",
     "ClientConfig",
