@@ -1,7 +1,9 @@
-"""send_many stops at a refusal of the account or key, after the requests in flight."""
+"""send_many stops at a refusal of the account or key, after the requests in flight; any
+stop drops the requests still waiting for a rate limit."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -154,6 +156,28 @@ async def test_requests_waiting_for_a_rate_limit_are_not_sent_after_the_refusal(
     assert [r.index for r in run.results] == [0]
     assert run.marked == [0]
     assert sandbox.request_count == 1
+
+
+async def test_a_failing_before_send_drops_the_requests_waiting_for_a_rate_limit(
+    telnyx_sandbox: Sandbox,
+) -> None:
+    async def before_send(index: int, request: tgm.GroupMmsRequest) -> None:
+        if index == 0:
+            # Slow to fail, as a disk is: by then the other workers wait for the limit.
+            await asyncio.sleep(0.2)
+            raise RuntimeError("the write-ahead record failed")
+
+    results: list[tgm.SendResult] = []
+    async with tgm.AsyncTelnyx(api_key=KEY, base_url=telnyx_sandbox.base_url) as client:
+        sending = client.messages.send_many(
+            make_requests(8), concurrency=4, rate_limit=0.5, before_send=before_send
+        )
+        with pytest.raises(RuntimeError, match="write-ahead"):
+            await collect(sending, results)
+    # The first request's hook failed; the three admitted after it, seconds later, would
+    # have gone out had they not been dropped.
+    assert results == []
+    assert telnyx_sandbox.request_count == 0
 
 
 def test_the_sync_client_stops_the_same_way(
