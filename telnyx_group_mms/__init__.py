@@ -14,17 +14,29 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .bulk import (
-        BulkProgress as BulkProgress,
+    from .account_refusal import (
+        BatchStoppedError as BatchStoppedError,
     )
-    from .bulk import (
-        BulkSummary as BulkSummary,
+    from .account_refusal import (
+        is_account_refusal as is_account_refusal,
     )
     from .bulk import (
         run_bulk as run_bulk,
     )
     from .bulk_input import (
         InputError as InputError,
+    )
+    from .bulk_report import (
+        BulkBadRow as BulkBadRow,
+    )
+    from .bulk_report import (
+        BulkPreview as BulkPreview,
+    )
+    from .bulk_report import (
+        BulkProgress as BulkProgress,
+    )
+    from .bulk_report import (
+        BulkSummary as BulkSummary,
     )
     from .client import (
         AsyncTelnyx as AsyncTelnyx,
@@ -193,8 +205,11 @@ _EXPORTS: dict[str, str] = {
     "AsyncTelnyx": "client",
     "AuthenticationError": "errors",
     "BadRequestError": "errors",
-    "BulkProgress": "bulk",
-    "BulkSummary": "bulk",
+    "BatchStoppedError": "account_refusal",
+    "BulkBadRow": "bulk_report",
+    "BulkPreview": "bulk_report",
+    "BulkProgress": "bulk_report",
+    "BulkSummary": "bulk_report",
     "ClientConfig": "config",
     "ClientState": "client",
     "ConflictError": "errors",
@@ -238,6 +253,7 @@ _EXPORTS: dict[str, str] = {
     "WebhookEventType": "webhook_models",
     "WebhookMeta": "webhook_models",
     "WebhookVerificationError": "errors",
+    "is_account_refusal": "account_refusal",
     "run_bulk": "bulk",
 }
 
@@ -251,6 +267,9 @@ __all__ = [
     "AsyncTelnyx",
     "AuthenticationError",
     "BadRequestError",
+    "BatchStoppedError",
+    "BulkBadRow",
+    "BulkPreview",
     "BulkProgress",
     "BulkSummary",
     "ClientConfig",
@@ -297,6 +316,7 @@ __all__ = [
     "WebhookMeta",
     "WebhookVerificationError",
     "__version__",
+    "is_account_refusal",
     "run_bulk",
 ]
 

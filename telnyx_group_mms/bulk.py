@@ -19,7 +19,9 @@ from typing import Final
 
 import attrs
 
+from .account_refusal import BatchStoppedError
 from .bulk_input import check_input, read_rows
+from .bulk_report import BAD_ROWS_SHOWN, BulkBadRow, BulkProgress, BulkSummary, preview
 from .client import AsyncTelnyx
 from .errors import APIStatusError
 from .fanout import SendResult
@@ -37,76 +39,13 @@ from .request import GroupMmsRequest
 from .sender_rates import PerSenderRate
 from .serialization import get_converter, request_from_wire
 
-__all__ = ["BulkProgress", "BulkSummary", "default_ledger_path", "run_bulk"]
+__all__ = ["DEFAULT_RATE", "BulkProgress", "BulkSummary", "default_ledger_path", "run_bulk"]
 
 # Rows read from the ledger per query while sending.
 _CHUNK: Final = 256
-
-
-@attrs.frozen(kw_only=True)
-class BulkProgress:
-    """Where a bulk run is, handed to the ``progress`` callback after each outcome.
-
-    Attributes:
-        total: Rows this run sends.
-        done: Of those, rows with an outcome.
-        sent: Accepted by Telnyx in this run.
-        failed: Refused, or failed in a way that certainly sent nothing.
-        unknown: Failed in a way that may have sent the message.
-        elapsed: Seconds since sending started.
-    """
-
-    total: int
-    done: int = 0
-    sent: int = 0
-    failed: int = 0
-    unknown: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        """Outcomes per second so far."""
-        return self.done / self.elapsed if self.elapsed > 0 else 0.0
-
-
-@attrs.frozen(kw_only=True)
-class BulkSummary:
-    """The state of every row of the input after a run.
-
-    Attributes:
-        rows: Rows in the input (blank lines aside).
-        sent: Rows sent, in this run or an earlier one.
-        sent_before: Of ``sent``, rows an earlier run sent (skipped now).
-        failed: Rows Telnyx did not take (resent by the next run).
-        unknown: Rows that may or may not have gone out (resent only on request).
-        bad: Rows skipped as invalid; see ``error_detail`` in the results.
-        pending: Rows not attempted (a dry run).
-        to_send: Rows this run sent or, in a dry run, would send.
-        elapsed: Seconds the run took.
-        dry_run: Nothing was sent or recorded.
-        ledger_path: The ledger (``None`` for a dry run without one).
-        results_path: Where the per-row results went, if asked.
-    """
-
-    rows: int
-    sent: int
-    sent_before: int
-    failed: int
-    unknown: int
-    bad: int
-    pending: int
-    to_send: int
-    elapsed: float
-    dry_run: bool
-    ledger_path: Path | None
-    results_path: Path | None
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every row is sent (a dry run: none is bad or unknown), else 1."""
-        if self.dry_run:
-            return 0 if self.bad == 0 and self.unknown == 0 else 1
-        return 0 if self.sent == self.rows else 1
+#: The account-wide rate a bulk run keeps to unless told otherwise, messages per second:
+#: Telnyx's default limit for MMS, so a run paces itself instead of meeting 429s.
+DEFAULT_RATE: Final = 15.0
 
 
 def default_ledger_path(input_path: str | Path) -> Path:
@@ -121,11 +60,14 @@ async def run_bulk(
     ledger_path: str | Path | None = None,
     results_path: str | Path | None = None,
     concurrency: int = 32,
-    rate: float | None = None,
+    rate: float | None = DEFAULT_RATE,
     per_sender_rate: PerSenderRate | None = None,
     retry_unknown: bool = False,
+    stop_on_account_error: bool = True,
     dry_run: bool = False,
     client: AsyncTelnyx | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
     progress: Callable[[BulkProgress], None] | None = None,
 ) -> BulkSummary:
     """Send every row of ``input_path`` not sent yet; record each outcome in the ledger.
@@ -136,6 +78,8 @@ async def run_bulk(
     (left in flight by a crash, or failed in a way that may have sent them) only with
     ``retry_unknown``. Editing or appending rows and running again sends only what is
     new. Interrupting the run (Ctrl-C, cancellation) leaves the ledger consistent.
+    A refusal of the account or key stops the run after the requests in flight (see
+    ``stop_on_account_error``).
 
     Args:
         input_path: A JSONL or CSV file (see :func:`telnyx_group_mms.bulk_input.read_rows`).
@@ -143,14 +87,22 @@ async def run_bulk(
         results_path: Write one JSON line per row: ``line``, ``state``, ``message_id``,
             ``error_code``, ``error_detail``.
         concurrency: Requests in flight at most.
-        rate: Account-wide messages per second (``None``: no limit).
+        rate: Account-wide messages per second; by default :data:`DEFAULT_RATE`
+            (15, Telnyx's default for MMS), as the ``bulk`` command; ``None``: no limit.
         per_sender_rate: Messages per second per sending number: one rate, a
             :class:`SenderRates` (by kind of number), or a ``(from_) -> rate`` callable;
             ``None``: no limit.
         retry_unknown: Also send rows whose earlier outcome is unknown.
+        stop_on_account_error: Stop at the first refusal of the account or key (a 401
+            or 403, or a Telnyx code meaning the same), after the requests in flight:
+            the rows not sent stay as they were (``pending``, or ``failed`` from an
+            earlier run), and ``stopped`` in the summary says why.
         dry_run: Read and check everything, send nothing, change nothing.
-        client: The client to send with; by default one is made from the environment
-            (``TELNYX_API_KEY``, ``TELNYX_BASE_URL``) with a pool of ``concurrency``.
+        client: The client to send with; by default one is made from ``api_key`` and
+            ``base_url`` (or the environment: ``TELNYX_API_KEY``, ``TELNYX_BASE_URL``)
+            with a pool of ``concurrency``.
+        api_key: The key of the client made when ``client`` is not given.
+        base_url: The API root of that client.
         progress: Called after each outcome (on the event loop: keep it quick).
 
     Raises:
@@ -168,24 +120,31 @@ async def run_bulk(
         ledger_file_or_memory = ledger_file
     async with contextlib.AsyncExitStack() as closing:
         if client is None and not dry_run:
-            client = AsyncTelnyx(max_connections=max(100, concurrency))
+            client = AsyncTelnyx(
+                api_key=api_key, base_url=base_url, max_connections=max(100, concurrency)
+            )
             closing.push_async_callback(client.aclose)
         ledger = await AsyncLedger.open(ledger_file_or_memory, dry_run=dry_run)
         # Closed first: outcomes still queued are committed even after Ctrl-C.
         closing.push_async_callback(ledger.aclose)
-        await ledger.call(lambda store: _register(store, source))
+        bad_rows = await ledger.call(lambda store: _register(store, source))
         before = await ledger.call(Ledger.counts)
         to_send = before.get("pending", 0) + before.get("failed", 0)
         to_send += before.get("unknown", 0) if retry_unknown else 0
         sent_now = 0
-        if not dry_run and to_send:
+        stopped: str | None = None
+        would_send = None
+        if dry_run:
+            would_send = await ledger.call(functools.partial(preview, retry_unknown=retry_unknown))
+        elif to_send:
             assert client is not None
             sender = _Sender(ledger, client, total=to_send, progress=progress)
-            sent_now = await sender.run(
+            sent_now, stopped = await sender.run(
                 concurrency=concurrency,
                 rate=rate,
                 per_sender_rate=per_sender_rate,
                 retry_unknown=retry_unknown,
+                stop_on_account_error=stop_on_account_error,
             )
         await ledger.flush()
         after = await ledger.call(Ledger.counts)
@@ -206,23 +165,34 @@ async def run_bulk(
         dry_run=dry_run,
         ledger_path=ledger_file_or_memory,
         results_path=results_file,
+        stopped=stopped,
+        bad_rows=bad_rows,
+        preview=would_send,
     )
 
 
-def _register(ledger: Ledger, source: Path) -> None:
-    """Phase one, on the ledger's thread: record every row of the input."""
+def _register(ledger: Ledger, source: Path) -> tuple[BulkBadRow, ...]:
+    """Phase one, on the ledger's thread: record every row of the input.
+
+    Returns:
+        The first bad rows, to show without a results file.
+    """
     converter = get_converter()
     numbering = RowNumbering()
+    bad: list[BulkBadRow] = []
 
     def rows() -> Iterator[tuple[str, int, str | None, str | None]]:
         for row in read_rows(source):
             if row.request is None:
+                if len(bad) < BAD_ROWS_SHOWN:
+                    bad.append(BulkBadRow(line=row.line, reason=row.error or "invalid"))
                 yield numbering.id_for(bad_row_digest(row.raw)), row.line, None, row.error
             else:
                 body = encode_request(converter, row.request).decode()
                 yield numbering.id_for(request_digest(row.request)), row.line, body, None
 
     ledger.register(rows())
+    return tuple(bad)
 
 
 def _write_results(ledger: Ledger, path: Path) -> None:
@@ -270,6 +240,7 @@ class _Sender:
         self._state = BulkProgress(total=total)
         # Row ids of the requests pulled into the fan-out and not finished yet.
         self._row_ids: dict[int, str] = {}
+        self._sent = self._failed = self._unknown = 0
 
     async def _requests(self, *, retry_unknown: bool) -> AsyncIterator[GroupMmsRequest]:
         after, index = 0, 0
@@ -296,37 +267,45 @@ class _Sender:
         rate: float | None,
         per_sender_rate: PerSenderRate | None,
         retry_unknown: bool,
-    ) -> int:
-        """Send; return how many rows Telnyx accepted."""
+        stop_on_account_error: bool,
+    ) -> tuple[int, str | None]:
+        """Send; return how many rows Telnyx accepted, and why it stopped early, if it did."""
         started = time.monotonic()
-        report = self._progress
-        if report is not None:
-            report(self._state)
+        if self._progress is not None:
+            self._progress(self._state)
         results = self._client.messages.send_many(
             self._requests(retry_unknown=retry_unknown),
             concurrency=concurrency,
             rate_limit=rate,
             per_sender_rate=per_sender_rate,
             before_send=self._before_send,
+            stop_on_account_error=stop_on_account_error,
         )
-        sent = failed = unknown = 0
+        stopped: str | None = None
         async with contextlib.aclosing(results):
-            async for result in results:
-                self._ledger.record(_update_for(self._row_ids.pop(result.index), result))
-                if result.ok:
-                    sent += 1
-                elif result.outcome_unknown:
-                    unknown += 1
-                else:
-                    failed += 1
-                if report is not None:
-                    self._state = attrs.evolve(
-                        self._state,
-                        done=sent + failed + unknown,
-                        sent=sent,
-                        failed=failed,
-                        unknown=unknown,
-                        elapsed=time.monotonic() - started,
-                    )
-                    report(self._state)
-        return sent
+            try:
+                async for result in results:
+                    self._record(result, started)
+            except BatchStoppedError as stop:
+                # The rows not sent were never marked in flight: they keep their state.
+                stopped = f"Telnyx refused the account or API key: {stop.refusal}"
+        return self._sent, stopped
+
+    def _record(self, result: SendResult, started: float) -> None:
+        self._ledger.record(_update_for(self._row_ids.pop(result.index), result))
+        if result.ok:
+            self._sent += 1
+        elif result.outcome_unknown:
+            self._unknown += 1
+        else:
+            self._failed += 1
+        if self._progress is not None:
+            self._state = attrs.evolve(
+                self._state,
+                done=self._sent + self._failed + self._unknown,
+                sent=self._sent,
+                failed=self._failed,
+                unknown=self._unknown,
+                elapsed=time.monotonic() - started,
+            )
+            self._progress(self._state)

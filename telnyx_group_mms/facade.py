@@ -314,6 +314,7 @@ class Messages:
         rate_limit: float | None = None,
         per_sender_rate: PerSenderRate | None = None,
         before_send: Callable[[int, GroupMmsRequest], None] | None = None,
+        stop_on_account_error: bool = True,
     ) -> Generator[SendResult, None, None]:
         """Send many requests concurrently; see :meth:`AsyncMessages.send_many`.
 
@@ -336,8 +337,12 @@ class Messages:
                 propagates. It runs on the client's loop thread, one call at a
                 time, while the loop waits for it: keep it quick (a local write). It
                 cannot use this client (that raises :class:`TelnyxError`).
+            stop_on_account_error: Stop at the first refusal of the account or key
+                (on by default), as for the async method: the in-flight results are
+                yielded, then :class:`BatchStoppedError` is raised.
 
         Raises:
+            BatchStoppedError: From the iteration: Telnyx refused the account or key.
             ValueError: A setting is out of range (checked at once).
             TypeError: ``before_send`` is an ``async`` function (use
                 :class:`AsyncTelnyx` for that).
@@ -356,5 +361,6 @@ class Messages:
             rate_limit=rate_limit,
             per_sender_rate=per_sender_rate,
             before_send=hook,
+            stop_on_account_error=stop_on_account_error,
         )
         return _iterate_on(client, runtime.portal, results)

@@ -17,6 +17,7 @@ from typing import Final
 
 import attrs
 
+from .account_refusal import BatchStoppedError, is_account_refusal
 from .errors import APIError, RateLimitError, TelnyxError
 from .models import Message
 from .rate_limits import PauseGate, SenderLimiters, check_rate, limiter_for
@@ -103,13 +104,16 @@ def check_fan_out_settings(
 class _Item:
     """The mutable bookkeeping of one request while it is worked on."""
 
-    __slots__ = ("attempts", "index", "request", "started")
+    __slots__ = ("admitted", "attempts", "index", "request", "started")
 
     def __init__(self, index: int, request: GroupMmsRequest) -> None:
         self.index = index
         self.request = request
         self.attempts = 0
         self.started = 0.0
+        # True once the first admission is over: from then on ``before_send`` may have
+        # run and the request may be on its way, so a stop must let it finish.
+        self.admitted = False
 
 
 _DONE: Final = object()
@@ -139,6 +143,7 @@ class FanOut:
         per_sender_rate: PerSenderRate | None,
         max_pause: float,
         before_send: BeforeSend | None = None,
+        stop_on_account_error: bool = True,
     ) -> None:
         self._send = send
         self._concurrency = concurrency
@@ -149,26 +154,33 @@ class FanOut:
         self.gate = PauseGate(max_pause=max_pause)
         self._max_pause = max_pause
         self._before_send = before_send
+        self._stop_on_account_error = stop_on_account_error
         self._tokens = asyncio.Semaphore(2 * concurrency)
         self._work: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._results: asyncio.Queue[object] = asyncio.Queue()
         self._stopping = False
         self._error: BaseException | None = None
         self._live = 0
+        self._workers: list[asyncio.Task[None]] = []
+        # The item each worker holds (by worker number), for a stop to find who waits.
+        self._current: list[_Item | None] = [None] * concurrency
 
     async def results(self, requests: Requests) -> AsyncGenerator[SendResult, None]:
         """Send every request; yield each result as it completes.
 
         Raises:
+            BatchStoppedError: Telnyx refused the account or key (with
+                ``stop_on_account_error``), once the sends in flight have been yielded.
             Exception: What the input iterable (or ``before_send``) raised, once the
                 sends already in flight have finished and been yielded.
         """
         tasks = [asyncio.create_task(self._produce(requests), name="send_many-input")]
         self._live = self._concurrency
-        tasks.extend(
-            asyncio.create_task(self._worker(), name=f"send_many-worker-{n}")
+        self._workers = [
+            asyncio.create_task(self._worker(n), name=f"send_many-worker-{n}")
             for n in range(self._concurrency)
-        )
+        ]
+        tasks.extend(self._workers)
         try:
             while (result := await self._results.get()) is not _DONE:
                 assert isinstance(result, SendResult)
@@ -186,10 +198,23 @@ class FanOut:
     def _stop(self, error: BaseException | None) -> None:
         if error is not None and self._error is None:
             self._error = error
+            self._drop_waiting()
         if not self._stopping:
             self._stopping = True
             for _ in range(self._concurrency):
                 self._work.put_nowait(None)
+
+    def _drop_waiting(self) -> None:
+        """Cancel the workers still waiting to admit their item's first POST.
+
+        Nothing of those items has happened yet (no ``before_send``, no byte sent), so
+        they are simply not sent; a rate-limit or 429 wait (minutes, for a long code)
+        must not hold up the end of a stopped batch, nor send into a refusal.
+        """
+        me = asyncio.current_task()
+        for worker, item in zip(self._workers, self._current, strict=True):
+            if item is not None and not item.admitted and worker is not me:
+                worker.cancel()
 
     async def _produce(self, requests: Requests) -> None:
         error: BaseException | None = None
@@ -216,7 +241,7 @@ class FanOut:
             )
         self._work.put_nowait(_Item(index, request))
 
-    async def _worker(self) -> None:
+    async def _worker(self, number: int) -> None:
         try:
             while True:
                 item = await self._work.get()
@@ -224,7 +249,16 @@ class FanOut:
                 # yielded stay the exact record of what was attempted.
                 if item is None or self._error is not None:
                     return
-                self._results.put_nowait(await self._process(item))
+                self._current[number] = item
+                result = await self._process(item)
+                self._current[number] = None
+                self._results.put_nowait(result)
+                if (
+                    result.error is not None
+                    and self._stop_on_account_error
+                    and is_account_refusal(result.error)
+                ):
+                    self._stop(BatchStoppedError(result.error, index=item.index))
         except _CallerFailed as failed:
             self._stop(failed.error)
         except Exception as exc:  # noqa: BLE001 - re-raised in the consumer's task
@@ -238,6 +272,7 @@ class FanOut:
         async def attempt(post: Attempt) -> Message:
             await self._admit(item.request)
             if item.attempts == 0:
+                item.admitted = True  # before any await: a stop may no longer cancel it
                 if self._before_send is not None:
                     try:
                         await self._before_send(item.index, item.request)

@@ -91,12 +91,14 @@ class AsyncMessages:
         rate_limit: float | None = None,
         per_sender_rate: PerSenderRate | None = None,
         before_send: BeforeSend | None = None,
+        stop_on_account_error: bool = True,
     ) -> AsyncGenerator[SendResult, None]:
         """Send many requests concurrently; yield a :class:`SendResult` as each completes.
 
         The input is read lazily, never more than ``2 x concurrency`` requests ahead of
         the results, so a generator of a million rows costs no more memory than ten.
-        A failed request never stops the others. Close the iterator early with
+        A failed request never stops the others, except a refusal of the account or
+        key (see ``stop_on_account_error``). Close the iterator early with
         ``contextlib.aclosing`` (or cancel the task) and the requests still in flight are
         cancelled, their connections closed: they may or may not have reached Telnyx
         and are not yielded (``before_send`` is how a caller learns of them first).
@@ -126,12 +128,23 @@ class AsyncMessages:
                 of each request, after any rate-limit wait: the place for a write-ahead
                 record. If it raises, that request is not sent and the fan-out stops
                 (in-flight sends finish and are yielded), then the error propagates.
+            stop_on_account_error: Stop at the first refusal of the account or key
+                rather than of the request (a 401 or 403, or a Telnyx code meaning the
+                same: see :func:`is_account_refusal`). On by default: Telnyx refuses
+                every later request the same way, so carrying on only sends each of
+                them into that refusal. The requests in flight finish and are yielded
+                (the refused one with its error); requests still waiting for a rate
+                limit or a pause are not sent; then the iteration raises
+                :class:`BatchStoppedError`. ``False``: every request is sent and
+                yields its own result, as for any other failure.
 
         Returns:
             An async iterator of results, in completion order; ``index`` is the
             request's 0-based position in the input.
 
         Raises:
+            BatchStoppedError: From the iteration, after the in-flight results: Telnyx
+                refused the account or key (with ``stop_on_account_error``).
             ValueError: A setting is out of range (checked at once, not on iteration).
                 A ``per_sender_rate`` callable that returns something other than a
                 positive number or ``None`` stops the fan-out with a ``ValueError``
@@ -150,5 +163,6 @@ class AsyncMessages:
             per_sender_rate=per_sender_rate,
             max_pause=self._max_retry_after,
             before_send=before_send,
+            stop_on_account_error=stop_on_account_error,
         )
         return engine.results(requests)

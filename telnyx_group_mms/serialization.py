@@ -321,4 +321,22 @@ def request_from_wire(data: Mapping[str, Any]) -> GroupMmsRequest:
     for wire, name in (("from", "from_"), ("to", "to")):
         if fields.get(name) is None:
             raise RequestValidationError(f"{wire}: is required", field=name)
-    return GroupMmsRequest(**fields)
+    try:
+        return GroupMmsRequest(**fields)
+    except RequestValidationError as exc:
+        raise _in_wire_terms(exc) from None
+
+
+def _in_wire_terms(error: RequestValidationError) -> RequestValidationError:
+    """``error`` naming the field as the input wrote it (``from: ...``, not ``from_: ...``).
+
+    The reason reaches whoever wrote the JSON key or CSV column, who never saw the
+    Python name; ``field`` keeps the Python name, as everywhere.
+    """
+    field = error.field or ""
+    name, bracket, rest = field.partition("[")
+    wire = _RENAMES.get(name)
+    message = str(error)
+    if wire is None or not message.startswith(f"{field}:"):
+        return error
+    return RequestValidationError(wire + bracket + rest + message[len(field) :], field=field)

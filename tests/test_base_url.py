@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,24 @@ def test_send_exits_2_for_credentials_in_the_base_url_without_showing_them() -> 
     (line,) = _send("--api-key", KEY, "--base-url", "http://user:s3cret@127.0.0.1:9/v2")
     assert line.startswith("Error: --base-url 'http://***@127.0.0.1:9/v2' holds a user name")
     assert "s3cret" not in line
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:99999/v2", "'http://127.0.0.1:99999/v2' has a port"),
+        ("http://user:s3cret@127.0.0.1:9/v2", "'http://***@127.0.0.1:9/v2' holds a user name"),
+    ],
+    ids=["port", "credentials"],
+)
+def test_bulk_exits_2_for_a_bad_base_url_before_a_ledger_row_is_written(
+    tmp_path: Path, url: str, shown: str
+) -> None:
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "Hi"}}\n')
+    result = run("bulk", str(rows), "--api-key", KEY, "--base-url", url)
+    assert result.code == 2
+    (line,) = result.error_lines
+    assert line.startswith(f"Error: --base-url {shown}")
+    assert "s3cret" not in result.stderr
+    assert not (tmp_path / "rows.jsonl.ledger.sqlite").exists()

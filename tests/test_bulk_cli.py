@@ -59,13 +59,13 @@ def test_exit_1_when_a_row_is_bad_and_the_results_say_which(tmp_path: Path) -> N
 
 
 @pytest.mark.usefixtures("env")
-def test_exit_1_when_an_outcome_is_unknown_with_advice(
+def test_exit_3_when_an_outcome_is_unknown_with_advice(
     tmp_path: Path, telnyx_sandbox: Sandbox
 ) -> None:
     telnyx_sandbox.faults.script(Fault.status(502))
     path = write_csv(tmp_path / "in.csv", f"{FROM},{TO[0]},once")
     code, output = invoke(path)
-    assert code == 1, output
+    assert code == 3, output
     assert "may or may not have been sent" in output
     assert "--retry-unknown" in output
     code, output = invoke(path, "--retry-unknown")

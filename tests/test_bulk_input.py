@@ -72,7 +72,7 @@ def test_text_is_kept_verbatim_and_booleans_are_read(tmp_path: Path) -> None:
     [
         (f"{FROM},,hi", "to: is required"),
         (f"{FROM},{TO[0]},", "text"),
-        (f"+1,{TO[0]},hi", "from_"),
+        (f"+1,{TO[0]},hi", "from: '+1' is not a +E.164"),
         (f"{FROM},{TO[0]},hi,extra", "has 4 cells; the header has 3"),
         (f"{FROM},{TO[0]};{TO[0]},hi", "appears more than once"),
     ],

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 from typing import Final
 
 import click
 
-from ..bulk import BulkSummary, run_bulk
+from ..bulk import DEFAULT_RATE, BulkSummary, run_bulk
 from ..bulk_input import InputError
+from ..bulk_report import BulkPreview
 from ..errors import TelnyxError
 from ..ledger import LedgerError
+from ..request import GroupMmsRequest
 from ..sender_rates import SenderRates
+from .connection_options import (
+    api_key_option,
+    base_url_option,
+    check_base_url_option,
+    require_api_key,
+)
+from .errors import SettingError
 from .progress import progress_shown
 from .sender_rate_options import (
     check_rate_option,
@@ -24,8 +34,39 @@ from .sender_rate_options import (
 
 __all__ = ["bulk"]
 
-#: Telnyx's default account-wide limit for MMS, messages per second.
-DEFAULT_RATE: Final = 15.0
+#: Sending numbers a dry run lists by name; the rest are counted.
+SENDERS_SHOWN: Final = 10
+# Characters of a text shown in a dry run's preview of a row.
+_TEXT_SHOWN: Final = 60
+
+
+def _quoted(text: str) -> str:
+    # JSON quoting keeps the row on one line (newlines, tabs and quotes escaped).
+    cut = text if len(text) <= _TEXT_SHOWN else text[: _TEXT_SHOWN - 1] + "\u2026"
+    return json.dumps(cut, ensure_ascii=False)
+
+
+def _row_text(line: int, request: GroupMmsRequest) -> str:
+    parts = [f"line {line}: from {request.from_} to {', '.join(request.to)}"]
+    if request.subject is not None:
+        parts.append(f"subject {_quoted(request.subject)}")
+    if request.text is not None:
+        parts.append(f"text {_quoted(request.text)}")
+    if request.media_urls:
+        parts.append(f"{len(request.media_urls)} media URL(s)")
+    return "; ".join(parts)
+
+
+def _report_preview(preview: BulkPreview, to_send: int) -> None:
+    click.echo(f"would send {to_send} row(s) from {len(preview.senders)} sender(s):")
+    for number, count in preview.senders[:SENDERS_SHOWN]:
+        click.echo(f"  {number}  {count} row(s)")
+    if len(preview.senders) > SENDERS_SHOWN:
+        click.echo(f"  ...and {len(preview.senders) - SENDERS_SHOWN} more sender(s)")
+    if preview.first_rows:
+        click.echo(f"the first {len(preview.first_rows)} to send:")
+        for line, request in preview.first_rows:
+            click.echo(f"  {_row_text(line, request)}")
 
 
 def _report(summary: BulkSummary) -> None:
@@ -36,8 +77,22 @@ def _report(summary: BulkSummary) -> None:
         f"{verb} {summary.to_send if summary.dry_run else summary.sent - summary.sent_before} "
         f"in {summary.elapsed:.1f} s"
     )
+    if summary.stopped is not None:
+        click.echo(
+            f"stopped: {summary.stopped}; the {summary.pending} row(s) not sent are left as "
+            "they were: fix the key or the account, then run the same command again"
+        )
+    if summary.preview is not None:
+        _report_preview(summary.preview, summary.to_send)
     if summary.bad:
-        click.echo(f"{summary.bad} bad row(s) skipped; --results lists each line and its reason")
+        click.echo(f"{summary.bad} bad row(s) skipped:")
+        for row in summary.bad_rows:
+            click.echo(f"  line {row.line}: {' '.join(row.reason.split())}")
+        if summary.bad > len(summary.bad_rows):
+            click.echo(
+                f"  ...and {summary.bad - len(summary.bad_rows)} more; "
+                "--results lists every line and its reason"
+            )
     if summary.unknown:
         click.echo(
             f"{summary.unknown} row(s) may or may not have been sent: check them before "
@@ -101,7 +156,21 @@ def _report(summary: BulkSummary) -> None:
     is_flag=True,
     help="Also send rows whose earlier outcome is unknown (they may be sent twice).",
 )
-@click.option("--dry-run", is_flag=True, help="Check every row; send nothing, change nothing.")
+@click.option(
+    "--stop-on-account-error/--no-stop-on-account-error",
+    default=True,
+    show_default=True,
+    help="Stop at the first refusal of the account or API key (401, 403, or a Telnyx "
+    "code meaning the same), after the requests in flight; the rows not sent stay "
+    "as they were.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check every row and show what would be sent; send nothing, change nothing.",
+)
+@api_key_option
+@base_url_option
 def bulk(
     input_path: Path,
     ledger: Path | None,
@@ -111,7 +180,10 @@ def bulk(
     per_sender_rate: float | SenderRates | None,
     sender_rates: tuple[tuple[str, float], ...],
     retry_unknown: bool,
+    stop_on_account_error: bool,
     dry_run: bool,
+    api_key: str | None,
+    base_url: str | None,
 ) -> None:
     """Send every row of INPUT (JSONL or CSV) once, even across crashes.
 
@@ -120,9 +192,21 @@ def bulk(
     separated by ";"; an empty cell means absent. A bad row is reported with its line and
     skipped. Running the same command again sends only what is not sent yet.
 
-    The key comes from TELNYX_API_KEY (and the API root from TELNYX_BASE_URL). Exit status:
-    0 when every row is sent, 1 when some failed, are unknown or were bad, 2 on usage errors.
+    The key comes from --api-key or TELNYX_API_KEY, the API root from --base-url or
+    TELNYX_BASE_URL (neither is needed for --dry-run).
+
+    \b
+    Exit status:
+      0    every row is sent (--dry-run: no row is bad)
+      1    some rows failed or were bad, or a stop left rows unsent
+      2    usage or settings error; nothing was sent
+      3    some rows' outcome is unknown: they may have been sent (a re-run
+           resends them only with --retry-unknown); takes precedence over 1
+      130  interrupted (Ctrl-C): the ledger is consistent; run again to resume
     """
+    if not dry_run:
+        require_api_key(api_key)
+        check_base_url_option(base_url)
     interrupted = (
         "interrupted: the ledger is consistent; run the same command again to resume "
         "(rows that were in flight become 'unknown')"
@@ -136,14 +220,19 @@ def bulk(
             rate=rate or None,
             per_sender_rate=per_sender_rate_setting(per_sender_rate, sender_rates),
             retry_unknown=retry_unknown,
+            stop_on_account_error=stop_on_account_error,
             dry_run=dry_run,
+            api_key=api_key,
+            base_url=base_url,
             progress=progress,
         )
         try:
             summary = asyncio.run(run)
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
-        except (InputError, TelnyxError) as exc:
+        except InputError as exc:
             raise click.UsageError(str(exc)) from exc
+        except TelnyxError as exc:  # a setting the client refuses (a bad --base-url)
+            raise SettingError(str(exc)) from exc
     _report(summary)
     sys.exit(summary.exit_code)

@@ -6,10 +6,15 @@ import json
 
 import click
 
-from ..config import check_base_url
 from ..errors import TelnyxError
 from ..facade import Telnyx
 from ..serialization import get_converter
+from .connection_options import (
+    api_key_option,
+    base_url_option,
+    check_base_url_option,
+    require_api_key,
+)
 from .errors import SettingError, failure
 
 
@@ -27,14 +32,8 @@ from .errors import SettingError, failure
 )  # fmt: skip
 @click.option("--webhook-url", metavar="URL", help="Where Telnyx posts delivery updates.")
 @click.option("--webhook-failover-url", metavar="URL", help="Where they go if that fails.")
-@click.option(
-    "--api-key", envvar="TELNYX_API_KEY", show_envvar=True, metavar="KEY",
-    help="Your Telnyx API key.",
-)  # fmt: skip
-@click.option(
-    "--base-url", envvar="TELNYX_BASE_URL", show_envvar=True, metavar="URL",
-    help="The API root (default https://api.telnyx.com/v2; a sandbox's URL to test).",
-)  # fmt: skip
+@api_key_option
+@base_url_option
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
     help="Seconds one attempt may take.",
@@ -54,18 +53,17 @@ def send(
 ) -> None:
     """Send one group MMS and print the resulting message as JSON.
 
-    Exit status: 0 sent, 1 refused or failed (one line on stderr), 2 bad usage.
+    \b
+    Exit status:
+      0  sent
+      1  refused or failed, certainly not sent (one line on stderr)
+      2  bad usage or settings (no API key, a bad --base-url)
+      3  outcome unknown: the message may have been sent (a 500, 502 or 504, a
+         timeout or a dropped connection after the request was written); check
+         before sending it again
     """
-    if not api_key or not api_key.strip():
-        raise SettingError("no API key: pass --api-key or set TELNYX_API_KEY")
-    if base_url:
-        # Named as the user gave it: the option, or the variable behind it.
-        source = click.get_current_context().get_parameter_source("base_url")
-        setting = "TELNYX_BASE_URL" if source is click.ParameterSource.ENVIRONMENT else "--base-url"
-        try:
-            check_base_url(base_url, setting=setting)
-        except TelnyxError as exc:
-            raise SettingError(str(exc)) from exc
+    require_api_key(api_key)
+    check_base_url_option(base_url)
     try:
         client = Telnyx(api_key=api_key, base_url=base_url, timeout=timeout)
     except TelnyxError as exc:
