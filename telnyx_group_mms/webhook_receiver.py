@@ -103,17 +103,15 @@ class WebhookReceiver:
             return web.json_response({"error": "the receiver is shutting down"}, status=503)
         try:
             verify_headers(request.headers, tolerance=self._tolerance)
-            try:
-                body = await self._read_body(request)
-            except web.RequestPayloadError as exc:
-                # Broken chunked framing or a body that does not decompress.
-                return _refuse(f"the webhook body could not be read: {exc}", 400)
-            if body is None:
-                reason = f"the webhook body is larger than {self.max_body_bytes} bytes"
-                return _refuse(reason, 413)
+            body = await self._read_body(request)
             event = unwrap(
                 body, request.headers, public_key=self._public_key, tolerance=self._tolerance
             )
+        except _BodyTooLargeError:
+            return _refuse(f"the webhook body is larger than {self.max_body_bytes} bytes", 413)
+        except web.RequestPayloadError as exc:
+            # Broken chunked framing, or a body that does not decompress.
+            return _refuse(f"the webhook body could not be read: {exc}", 400)
         except WebhookVerificationError as exc:
             return _refuse(str(exc), 400)
         if self.deduplicator is not None and not self.deduplicator.first_time(event):
@@ -131,22 +129,23 @@ class WebhookReceiver:
             return web.json_response({"error": "the event callback failed"}, status=500)
         return web.json_response({"status": "ok"})
 
-    async def _read_body(self, request: web.Request) -> bytes | None:
-        """The body, or None once it is known to exceed the limit (the rest left unread).
+    async def _read_body(self, request: web.Request) -> bytes:
+        """The body, read from the stream: ``request.read()`` would apply the app's limit.
 
-        Read from the stream, never with ``request.read()``, whose limit is the app's.
+        Raises:
+            _BodyTooLargeError: As soon as the body is known to exceed the limit; the
+                rest is left unread.
         """
         limit = self.max_body_bytes
         length = request.content_length
         if length is not None and length > limit:
-            return None
+            raise _BodyTooLargeError
         body = bytearray()
-        while len(body) <= limit:
-            chunk = await request.content.read(limit + 1 - len(body))
-            if not chunk:
-                return bytes(body)
+        while chunk := await request.content.read(limit + 1 - len(body)):
             body += chunk
-        return None
+            if len(body) > limit:
+                raise _BodyTooLargeError
+        return bytes(body)
 
     def attach(self, app: web.Application, path: str) -> None:
         """Serve ``POST path`` with this receiver, and finish its callbacks on app cleanup."""
@@ -183,6 +182,10 @@ class WebhookReceiver:
                 self.deduplicator.forget(event)
             return False
         return True
+
+
+class _BodyTooLargeError(Exception):
+    """The request's body is longer than the receiver's ``max_body_bytes``."""
 
 
 def _refuse(reason: str, status: int) -> web.Response:
