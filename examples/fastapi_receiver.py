@@ -1,37 +1,105 @@
-"""Receive Telnyx delivery webhooks in FastAPI (or Starlette): verify, de-duplicate, track.
+"""Send group MMS and follow every recipient to a final status, in FastAPI (or Starlette).
 
-Run it with ``TELNYX_PUBLIC_KEY`` set (the base64 key from the Telnyx portal)::
+Run it with the API key and the webhook public key (base64) from the Telnyx portal::
 
     pip install 'telnyx-group-mms[webhooks]' fastapi uvicorn
-    TELNYX_PUBLIC_KEY=... uvicorn examples.fastapi_receiver:app --port 8000
+    TELNYX_API_KEY=... TELNYX_PUBLIC_KEY=... uvicorn examples.fastapi_receiver:app --port 8000
 
-and point your messaging profile's (or each message's) webhook URL at
-``https://<your host>/webhooks/telnyx``. The recipe is the same in plain Starlette: read
-the raw body with ``await request.body()``, never the parsed JSON, since the signature
-covers the bytes exactly as sent.
+and set your messaging profile's webhook URL to ``https://<your host>/webhooks/telnyx``
+(or pass ``webhook_url=`` to :func:`create_app` to name it on every message). Then:
+
+- ``POST /messages`` with ``{"from": "+13125551234", "to": [...], "text": "..."}`` sends a
+  group MMS and answers ``{"id": ...}``;
+- Telnyx posts ``message.sent`` and ``message.finalized`` webhooks to
+  ``/webhooks/telnyx``, one per recipient, retried and in any order;
+- ``GET /messages/{id}`` answers each recipient's latest status, and ``"final": true``
+  once every recipient has a final one.
+
+The tracker learns the recipients from the send response (``tracker.expect``): a webhook
+names only the recipient it reports on, so without that a message would look final as
+soon as its first recipient's ``message.finalized`` arrived.
+
+The recipe is the same in plain Starlette. Verify the raw body, never the parsed JSON,
+since the signature covers the bytes exactly as sent; and check the signature headers
+before reading the body, reading at most a bounded amount, since ``request.body()``
+reads whatever it is sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from telnyx_group_mms import DeliveryTracker, EventDeduplicator, WebhookVerificationError
-from telnyx_group_mms.webhooks import unwrap
+from telnyx_group_mms import (
+    APIError,
+    AsyncTelnyx,
+    DeliveryTracker,
+    EventDeduplicator,
+    RequestValidationError,
+    WebhookVerificationError,
+)
+from telnyx_group_mms.webhooks import DEFAULT_MAX_BODY_BYTES, unwrap, verify_headers
 
 
-def create_app(*, public_key: str | None = None) -> FastAPI:
-    """The app; ``public_key`` defaults to the ``TELNYX_PUBLIC_KEY`` environment variable."""
-    app = FastAPI()
+class SendRequest(BaseModel):
+    from_: str = Field(alias="from")
+    to: list[str]
+    text: str
+
+
+def create_app(*, public_key: str | None = None, webhook_url: str | None = None) -> FastAPI:
+    """The app.
+
+    Args:
+        public_key: The webhook public key; defaults to ``TELNYX_PUBLIC_KEY``.
+        webhook_url: Where Telnyx should send each message's webhooks; by default, the
+            messaging profile's webhook URL.
+    """
     # Telnyx retries a webhook up to 3 times: remember event ids to handle each once.
     dedupe = EventDeduplicator()
     tracker = DeliveryTracker()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One client for the app's life: its connection pool serves every request.
+        # The key and base URL come from TELNYX_API_KEY and TELNYX_BASE_URL.
+        async with AsyncTelnyx() as client:
+            app.state.client = client
+            yield
+
+    app = FastAPI(lifespan=lifespan)
     app.state.tracker = tracker
+
+    @app.post("/messages")
+    async def send(message: SendRequest, request: Request) -> JSONResponse:
+        client: AsyncTelnyx = request.app.state.client
+        try:
+            sent = await client.messages.send_group_mms(
+                from_=message.from_, to=message.to, text=message.text, webhook_url=webhook_url
+            )
+        except RequestValidationError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        except APIError as exc:
+            # outcome_unknown: Telnyx may have sent it; do not simply send it again.
+            answer = {"error": str(exc), "outcome_unknown": exc.outcome_unknown}
+            return JSONResponse(answer, status_code=502)
+        # Every recipient, known before any webhook arrives: the message is final only
+        # when each of them has reported a final status.
+        tracker.expect(sent)
+        return JSONResponse({"id": sent.id})
 
     @app.post("/webhooks/telnyx")
     async def telnyx_webhook(request: Request) -> JSONResponse:
         try:
-            event = unwrap(await request.body(), request.headers, public_key=public_key)
+            verify_headers(request.headers)  # unsigned or stale: refused unread
+            body = await read_body(request, limit=DEFAULT_MAX_BODY_BYTES)
+            if body is None:
+                return JSONResponse({"error": "the body is too large"}, status_code=413)
+            event = unwrap(body, request.headers, public_key=public_key)
         except WebhookVerificationError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         if not dedupe.first_time(event):
@@ -49,6 +117,16 @@ def create_app(*, public_key: str | None = None) -> FastAPI:
         }
 
     return app
+
+
+async def read_body(request: Request, *, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is longer than ``limit`` bytes."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 app = create_app()

@@ -179,6 +179,9 @@ if TYPE_CHECKING:
     from .sender_rates import (
         SenderRates as SenderRates,
     )
+    from .webhook_dedupe import (
+        EventDeduplicator as EventDeduplicator,
+    )
     from .webhook_models import (
         WebhookEvent as WebhookEvent,
     )
@@ -187,9 +190,6 @@ if TYPE_CHECKING:
     )
     from .webhook_models import (
         WebhookMeta as WebhookMeta,
-    )
-    from .webhooks import (
-        EventDeduplicator as EventDeduplicator,
     )
 
 # Each public name and the module that defines it. Importing the package imports none
@@ -217,7 +217,7 @@ _EXPORTS: dict[str, str] = {
     "DeliveryTracker": "delivery_tracker",
     "Direction": "models",
     "ErrorSource": "models",
-    "EventDeduplicator": "webhooks",
+    "EventDeduplicator": "webhook_dedupe",
     "FINAL_STATUSES": "models",
     "GroupMmsRequest": "request",
     "InputError": "bulk_input",

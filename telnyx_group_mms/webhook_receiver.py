@@ -9,6 +9,11 @@
 
 ``attach`` routes ``POST /webhooks/telnyx`` to the receiver's ``handle`` method.
 
+Nothing is read that will be refused: the signature headers (present, well formed, a fresh
+timestamp) are checked before the body is read, and the receiver reads at most
+``max_body_bytes`` of body itself (256 KiB by default, decompressed bytes counted), whatever
+the app's ``client_max_size`` says; beyond that the answer is 413.
+
 Telnyx wants a 2xx within 2 seconds and retries otherwise. The handler runs your callback
 as a task and waits for it up to ``ack_within`` seconds (1 s by default):
 
@@ -32,7 +37,15 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .webhook_models import WebhookEvent
-from .webhooks import DEFAULT_TOLERANCE, EventDeduplicator, WebhookVerificationError, unwrap
+from .webhooks import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TOLERANCE,
+    EventDeduplicator,
+    WebhookVerificationError,
+    check_tolerance,
+    unwrap,
+    verify_headers,
+)
 
 __all__ = ["EventCallback", "WebhookReceiver", "webhook_handler"]
 
@@ -57,15 +70,20 @@ class WebhookReceiver:
         tolerance: float = DEFAULT_TOLERANCE,
         deduplicate: bool | EventDeduplicator = True,
         ack_within: float | None = 1.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        if not tolerance >= 0:
-            raise ValueError(f"tolerance must be a number of seconds >= 0, not {tolerance!r}")
+        check_tolerance(tolerance)
+        if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
+            raise TypeError(f"max_body_bytes must be an int, not {max_body_bytes!r}")
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be at least 1, not {max_body_bytes!r}")
         if ack_within is not None and not ack_within >= 0:
             raise ValueError(f"ack_within must be >= 0 or None, not {ack_within!r}")
         self._callback = callback
         self._public_key = public_key
         self._tolerance = tolerance
         self._ack_within = ack_within
+        self.max_body_bytes = max_body_bytes
         self.deduplicator: EventDeduplicator | None = (
             deduplicate
             if isinstance(deduplicate, EventDeduplicator)
@@ -83,14 +101,19 @@ class WebhookReceiver:
         """The aiohttp request handler: route ``POST`` requests of your webhook path here."""
         if self._closed:
             return web.json_response({"error": "the receiver is shutting down"}, status=503)
-        body = await request.read()
         try:
+            verify_headers(request.headers, tolerance=self._tolerance)
+            body = await self._read_body(request)
             event = unwrap(
                 body, request.headers, public_key=self._public_key, tolerance=self._tolerance
             )
+        except _BodyTooLargeError:
+            return _refuse(f"the webhook body is larger than {self.max_body_bytes} bytes", 413)
+        except web.RequestPayloadError as exc:
+            # Broken chunked framing, or a body that does not decompress.
+            return _refuse(f"the webhook body could not be read: {exc}", 400)
         except WebhookVerificationError as exc:
-            logger.warning("rejected a webhook: %s", exc)
-            return web.json_response({"error": str(exc)}, status=400)
+            return _refuse(str(exc), 400)
         if self.deduplicator is not None and not self.deduplicator.first_time(event):
             return web.json_response({"status": "duplicate"})
         task = asyncio.get_running_loop().create_task(self._run(event))
@@ -105,6 +128,24 @@ class WebhookReceiver:
         if task.cancelled() or not task.result():
             return web.json_response({"error": "the event callback failed"}, status=500)
         return web.json_response({"status": "ok"})
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        """The body, read from the stream: ``request.read()`` would apply the app's limit.
+
+        Raises:
+            _BodyTooLargeError: As soon as the body is known to exceed the limit; the
+                rest is left unread.
+        """
+        limit = self.max_body_bytes
+        length = request.content_length
+        if length is not None and length > limit:
+            raise _BodyTooLargeError
+        body = bytearray()
+        while chunk := await request.content.read(limit + 1 - len(body)):
+            body += chunk
+            if len(body) > limit:
+                raise _BodyTooLargeError
+        return bytes(body)
 
     def attach(self, app: web.Application, path: str) -> None:
         """Serve ``POST path`` with this receiver, and finish its callbacks on app cleanup."""
@@ -143,6 +184,17 @@ class WebhookReceiver:
         return True
 
 
+class _BodyTooLargeError(Exception):
+    """The request's body is longer than the receiver's ``max_body_bytes``."""
+
+
+def _refuse(reason: str, status: int) -> web.Response:
+    # What is left of a refused body is read and dropped by aiohttp after the answer (its
+    # lingering close, up to 10 s), so that the sender gets the answer; none of it is kept.
+    logger.warning("rejected a webhook: %s", reason)
+    return web.json_response({"error": reason}, status=status)
+
+
 def webhook_handler(
     callback: EventCallback,
     *,
@@ -150,6 +202,7 @@ def webhook_handler(
     tolerance: float = DEFAULT_TOLERANCE,
     deduplicate: bool | EventDeduplicator = True,
     ack_within: float | None = 1.0,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> WebhookReceiver:
     """An aiohttp handler that verifies Telnyx webhooks and passes each event to ``callback``.
 
@@ -161,6 +214,8 @@ def webhook_handler(
             an :class:`~telnyx_group_mms.EventDeduplicator` of your own (to share it).
         ack_within: Seconds to wait for the callback before answering 200 anyway; 0
             always answers at once, None always waits.
+        max_body_bytes: The largest body read, in bytes (decompressed); a larger one is
+            answered 413 unread. The app's ``client_max_size`` does not apply.
 
     Returns:
         The receiver: ``receiver.attach(app, "/path")``; or route ``receiver.handle``
@@ -172,4 +227,5 @@ def webhook_handler(
         tolerance=tolerance,
         deduplicate=deduplicate,
         ack_within=ack_within,
+        max_body_bytes=max_body_bytes,
     )

@@ -16,21 +16,19 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
+import math
 import os
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
 from .delivery_tracker import DeliveryTracker
 from .errors import WebhookVerificationError
-from .models import Message
-from .serialization import PARSE_ERRORS, get_converter
+from .webhook_dedupe import EventDeduplicator
 from .webhook_models import WebhookEvent, WebhookEventType, WebhookMeta
+from .webhook_parsing import parse_event
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -39,6 +37,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_TOLERANCE",
     "DeliveryTracker",
     "EventDeduplicator",
@@ -54,6 +53,7 @@ __all__ = [
     "sign",
     "unwrap",
     "verify",
+    "verify_headers",
 ]
 
 SIGNATURE_HEADER = "telnyx-signature-ed25519"
@@ -62,6 +62,9 @@ TIMESTAMP_HEADER = "telnyx-timestamp"
 PUBLIC_KEY_ENV = "TELNYX_PUBLIC_KEY"
 #: Seconds a webhook's timestamp may differ from the local clock, either way.
 DEFAULT_TOLERANCE = 300.0
+#: The largest webhook body a receiver reads (256 KiB): Telnyx's webhooks are a few KB, and
+#: a receiver that reads whatever it is sent can be made to hold any amount of memory.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 _INSTALL_HINT = "pip install 'telnyx-group-mms[webhooks]'"
 # Unix seconds as ASCII digits; 12 digits reach far beyond any real clock and keep
@@ -69,9 +72,6 @@ _INSTALL_HINT = "pip install 'telnyx-group-mms[webhooks]'"
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 _SIGNATURE_BYTES = 64
 _KEY_BYTES = 32
-# Deeply nested JSON can exhaust the recursion limit; that is bad input like any other.
-_PARSE_ERRORS: tuple[type[BaseException], ...] = (*PARSE_ERRORS, RecursionError)
-_EVENT_TYPES: Mapping[str, WebhookEventType] = {t.value: t for t in WebhookEventType}
 
 
 def unwrap(
@@ -98,7 +98,7 @@ def unwrap(
     Raises:
         WebhookVerificationError: The webhook is not signed by that key, is stale, or is
             not a Telnyx event; the message names the cause.
-        ValueError: ``tolerance`` is negative.
+        ValueError: ``tolerance`` is negative or not finite, or ``now`` is not finite.
     """
     raw = verify(payload, headers, public_key=public_key, tolerance=tolerance, now=now)
     return parse_event(raw)
@@ -121,34 +121,11 @@ def verify(
 
     Raises:
         WebhookVerificationError: Like :func:`unwrap`, except for body parsing.
-        ValueError: ``tolerance`` is negative.
+        ValueError: ``tolerance`` is negative or not finite, or ``now`` is not finite.
     """
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance must be a number of seconds >= 0, not {tolerance!r}")
+    signature, timestamp_text = _checked_headers(headers, tolerance=tolerance, now=now)
     key = _public_key(public_key)
     raw = _body_bytes(payload)
-    signature_text, timestamp_text = _signature_headers(headers)
-    if not _TIMESTAMP_RE.fullmatch(timestamp_text):
-        raise WebhookVerificationError(
-            f"the {TIMESTAMP_HEADER} header is not a whole number of Unix seconds: "
-            f"{_clip(timestamp_text)}"
-        )
-    age = (time.time() if now is None else now) - int(timestamp_text)
-    if age > tolerance:
-        raise WebhookVerificationError(
-            f"the webhook timestamp is {age:.0f} s old, beyond the tolerance of {tolerance:g} s"
-        )
-    if -age > tolerance:
-        raise WebhookVerificationError(
-            f"the webhook timestamp is {-age:.0f} s in the future, "
-            f"beyond the tolerance of {tolerance:g} s"
-        )
-    signature = _b64decode(signature_text, what=f"the {SIGNATURE_HEADER} header")
-    if len(signature) != _SIGNATURE_BYTES:
-        raise WebhookVerificationError(
-            f"the {SIGNATURE_HEADER} header decodes to {len(signature)} bytes, "
-            f"not a {_SIGNATURE_BYTES}-byte ed25519 signature"
-        )
     from cryptography.exceptions import InvalidSignature  # present: _public_key loaded it
 
     try:
@@ -161,100 +138,23 @@ def verify(
     return raw
 
 
-def parse_event(payload: bytes | str | Mapping[str, Any]) -> WebhookEvent:
-    """Parse a webhook body into an event, without verifying it.
+def verify_headers(
+    headers: Mapping[str, str],
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> None:
+    """The checks that need no body: both headers present and well formed, the timestamp fresh.
 
-    Use :func:`unwrap` for webhooks from the network; this is for bodies already verified
-    (or stored) elsewhere.
+    A receiver calls this before it reads the body, so that an unsigned or stale request is
+    refused unread; :func:`unwrap` makes the same checks again, then checks the signature.
 
     Raises:
-        WebhookVerificationError: The body is not JSON, or not a Telnyx event.
+        WebhookVerificationError: A header is missing or malformed, or the timestamp is
+            beyond ``tolerance``; the message names the cause.
+        ValueError: ``tolerance`` is negative or not finite, or ``now`` is not finite.
     """
-    if isinstance(payload, Mapping):
-        document: object = payload
-    else:
-        try:
-            document = json.loads(payload)
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise WebhookVerificationError(f"the webhook body is not JSON: {exc}") from None
-    if not isinstance(document, Mapping):
-        raise _not_an_event("the body is not a JSON object")
-    data = document.get("data")
-    if not isinstance(data, Mapping):
-        raise _not_an_event("it has no 'data' object")
-    event_id = data.get("id")
-    if not isinstance(event_id, str) or not event_id:
-        raise _not_an_event("data.id is missing or not a string")
-    event_type = data.get("event_type")
-    if not isinstance(event_type, str) or not event_type:
-        raise _not_an_event("data.event_type is missing or not a string")
-    record_type = data.get("record_type")
-    if record_type is not None and not isinstance(record_type, str):
-        raise _not_an_event("data.record_type is not a string")
-    body = data.get("payload")
-    if not isinstance(body, Mapping):
-        raise _not_an_event("data.payload is missing or not an object")
-    known_type = _EVENT_TYPES.get(event_type)
-    converter = get_converter()
-    try:
-        occurred_raw = data.get("occurred_at")
-        occurred_at = None if occurred_raw is None else converter.structure(occurred_raw, datetime)
-        message = None if known_type is None else converter.structure(body, Message)
-    except _PARSE_ERRORS as exc:
-        raise _not_an_event(f"{event_type} does not have the expected shape: {exc}") from None
-    return WebhookEvent(
-        id=event_id,
-        event_type=known_type or event_type,
-        occurred_at=occurred_at,
-        record_type=record_type,
-        payload=dict(body) if message is None else message,
-        meta=_meta(document.get("meta")),
-    )
-
-
-class EventDeduplicator:
-    """Remembers recent event ids, so a webhook Telnyx retried is handled once.
-
-    In memory and bounded: past ``max_size`` ids the least recently seen is forgotten.
-    Safe to share between threads.
-
-    >>> dedupe = EventDeduplicator()
-    >>> if dedupe.first_time(event):  # doctest: +SKIP
-    ...     handle(event)
-    """
-
-    def __init__(self, *, max_size: int = 10_000) -> None:
-        if max_size < 1:
-            raise ValueError(f"max_size must be at least 1, not {max_size!r}")
-        self.max_size = max_size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, event: WebhookEvent | str) -> bool:
-        """Record an event (or event id); True if it had not been seen before."""
-        event_id = _event_id(event)
-        with self._lock:
-            if event_id in self._ids:
-                self._ids.move_to_end(event_id)
-                return False
-            self._ids[event_id] = None
-            if len(self._ids) > self.max_size:
-                self._ids.popitem(last=False)
-            return True
-
-    def forget(self, event: WebhookEvent | str) -> None:
-        """Forget an event, so its next delivery counts as the first (after a failure)."""
-        with self._lock:
-            self._ids.pop(_event_id(event), None)
-
-    def __contains__(self, event: object) -> bool:
-        if not isinstance(event, WebhookEvent | str):
-            return False
-        with self._lock:
-            return _event_id(event) in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
+    _checked_headers(headers, tolerance=tolerance, now=now)
 
 
 def generate_key_pair() -> tuple[str, str]:
@@ -323,6 +223,60 @@ def _ed25519() -> tuple[type[Ed25519PrivateKey], type[Ed25519PublicKey]]:
     return Ed25519PrivateKey, Ed25519PublicKey
 
 
+def check_tolerance(tolerance: float) -> None:
+    """Refuse a tolerance that would let stale webhooks through (negative, nan, infinite)."""
+    if not (tolerance >= 0 and math.isfinite(tolerance)):
+        raise ValueError(f"tolerance must be a finite number of seconds >= 0, not {tolerance!r}")
+
+
+def _checked_headers(
+    headers: Mapping[str, str], *, tolerance: float, now: float | None
+) -> tuple[bytes, str]:
+    # The signature bytes and the timestamp text, once both are known to be usable.
+    check_tolerance(tolerance)
+    if now is not None and not math.isfinite(now):
+        # nan compares false with everything: it would pass every timestamp.
+        raise ValueError(f"now must be a finite number of Unix seconds, not {now!r}")
+    signature_text, timestamp_text = _signature_headers(headers)
+    if not _TIMESTAMP_RE.fullmatch(timestamp_text):
+        raise WebhookVerificationError(
+            f"the {TIMESTAMP_HEADER} header is not a whole number of Unix seconds: "
+            f"{_clip(timestamp_text)}"
+        )
+    age = (time.time() if now is None else now) - int(timestamp_text)
+    if abs(age) > tolerance:
+        when = "old" if age > 0 else "in the future"
+        raise WebhookVerificationError(
+            f"the webhook timestamp is {_beyond(abs(age), tolerance)} s {when}, "
+            f"beyond the tolerance of {_seconds(tolerance)} s"
+        )
+    signature = _b64decode(signature_text, what=f"the {SIGNATURE_HEADER} header")
+    if len(signature) != _SIGNATURE_BYTES:
+        raise WebhookVerificationError(
+            f"the {SIGNATURE_HEADER} header decodes to {len(signature)} bytes, "
+            f"not a {_SIGNATURE_BYTES}-byte ed25519 signature"
+        )
+    return signature, timestamp_text
+
+
+def _beyond(age: float, tolerance: float) -> str:
+    # The age with as few decimals as it takes to stay above the tolerance, truncated so
+    # that it never overstates: 300.3 s, not "300 s, beyond the tolerance of 300 s".
+    # Decimal, since float truncation turns 300.3 into 300.29999...; the microsecond
+    # rounding first drops float noise only.
+    exact, limit = Decimal(repr(round(age, 6))), Decimal(_seconds(tolerance))
+    for digits in range(7):
+        shown = exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN)
+        if shown > limit:
+            return str(shown)
+    return str(exact)
+
+
+def _seconds(value: float) -> str:
+    value = float(value)  # an int tolerance is welcome too
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def _signature_headers(headers: Mapping[str, str]) -> tuple[str, str]:
     # One pass over the headers serves plain dicts in any case and multidicts alike.
     found: dict[str, str] = {}
@@ -374,25 +328,3 @@ def _b64decode(text: str, *, what: str) -> bytes:
 
 def _clip(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "...")
-
-
-def _not_an_event(reason: str) -> WebhookVerificationError:
-    return WebhookVerificationError(f"the webhook body is not a Telnyx event: {reason}")
-
-
-def _meta(value: object) -> WebhookMeta | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise _not_an_event("meta is not an object")
-    attempt = value.get("attempt")
-    delivered_to = value.get("delivered_to")
-    if attempt is not None and (isinstance(attempt, bool) or not isinstance(attempt, int)):
-        raise _not_an_event("meta.attempt is not an integer")
-    if delivered_to is not None and not isinstance(delivered_to, str):
-        raise _not_an_event("meta.delivered_to is not a string")
-    return WebhookMeta(attempt=attempt, delivered_to=delivered_to)
-
-
-def _event_id(event: WebhookEvent | str) -> str:
-    return event if isinstance(event, str) else event.id

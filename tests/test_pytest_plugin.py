@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +77,43 @@ def test_loading_the_plugin_imports_no_sandbox_or_web_server() -> None:
     ).stdout
 
     assert out.strip() == "[]"
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_pytest_example() -> str:
+    """The first Python block of the README's section on the pytest fixture, verbatim."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Testing your code with the sandbox", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None, "the README's pytest section has no Python example"
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [None, "[pytest]\nasyncio_mode = auto\n"],
+    ids=["no-pytest-configuration", "asyncio-mode-auto"],
+)
+def test_the_readme_example_passes_as_copied_into_a_project(
+    pytester: pytest.Pytester, config: str | None
+) -> None:
+    # pytester's directory lies outside this repository: none of its configuration (its
+    # asyncio_mode = auto above all) applies, as in a user's project.
+    assert not Path(pytester.path).resolve().is_relative_to(README.parent)
+    example = readme_pytest_example()
+    if config is not None:
+        pytester.makeini(config)
+    pytester.makepyfile(test_readme_example=example)
+    tests = [
+        node.name
+        for node in ast.parse(example).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+    ]
+
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+
+    assert any(isinstance(node, ast.AsyncFunctionDef) for node in ast.parse(example).body)
+    result.assert_outcomes(passed=len(tests))
