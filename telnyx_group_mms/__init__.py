@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from .bulk import (
         run_bulk as run_bulk,
     )
+    from .bulk_files import (
+        BulkPathError as BulkPathError,
+    )
     from .bulk_input import (
         InputError as InputError,
     )
@@ -193,6 +196,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncTelnyx": "client",
     "AuthenticationError": "errors",
     "BadRequestError": "errors",
+    "BulkPathError": "bulk_files",
     "BulkProgress": "bulk",
     "BulkSummary": "bulk",
     "ClientConfig": "config",
@@ -251,6 +255,7 @@ __all__ = [
     "AsyncTelnyx",
     "AuthenticationError",
     "BadRequestError",
+    "BulkPathError",
     "BulkProgress",
     "BulkSummary",
     "ClientConfig",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Final
 
 import attrs
 
+from .bulk_files import check_run_files, write_replacing
 from .bulk_input import check_input, read_rows
 from .client import AsyncTelnyx
 from .errors import APIStatusError
@@ -41,6 +41,8 @@ __all__ = ["BulkProgress", "BulkSummary", "default_ledger_path", "run_bulk"]
 
 # Rows read from the ledger per query while sending.
 _CHUNK: Final = 256
+# The keys of a line of the results file, in the order of Ledger.outcomes().
+_RESULT_FIELDS: Final = ("line", "state", "message_id", "error_code", "error_detail")
 
 
 @attrs.frozen(kw_only=True)
@@ -137,11 +139,15 @@ async def run_bulk(
     ``retry_unknown``. Editing or appending rows and running again sends only what is
     new. Interrupting the run (Ctrl-C, cancellation) leaves the ledger consistent.
 
+    The ledger and the results may not be the input or each other, and are refused if
+    they are symbolic links, another user's files or writable by others; both are
+    created readable by their owner only.
+
     Args:
         input_path: A JSONL or CSV file (see :func:`telnyx_group_mms.bulk_input.read_rows`).
         ledger_path: The SQLite ledger; defaults to :func:`default_ledger_path`.
         results_path: Write one JSON line per row: ``line``, ``state``, ``message_id``,
-            ``error_code``, ``error_detail``.
+            ``error_code``, ``error_detail`` (replacing the file whole once the run ends).
         concurrency: Requests in flight at most.
         rate: Account-wide messages per second (``None``: no limit).
         per_sender_rate: Messages per second per sending number: one rate, a
@@ -155,6 +161,8 @@ async def run_bulk(
 
     Raises:
         InputError: The input cannot be read as rows.
+        BulkPathError: The ledger or results path is unusable or unsafe (checked before
+            anything is sent), or the results cannot be written.
         LedgerError: The ledger is in use by another run, or cannot be written.
         TelnyxError: No API key (unless ``client`` is given or it is a dry run).
     """
@@ -162,6 +170,8 @@ async def run_bulk(
     source = Path(input_path)
     check_input(source)
     ledger_file = Path(ledger_path) if ledger_path is not None else default_ledger_path(source)
+    results_file = Path(results_path) if results_path is not None else None
+    check_run_files(input_path=source, ledger_path=ledger_file, results_path=results_file)
     if dry_run and not ledger_file.exists():
         ledger_file_or_memory: Path | None = None
     else:
@@ -189,7 +199,6 @@ async def run_bulk(
             )
         await ledger.flush()
         after = await ledger.call(Ledger.counts)
-        results_file = Path(results_path) if results_path is not None else None
         if results_file is not None:
             await ledger.call(lambda store: _write_results(store, results_file))
     bad = after.get("bad", 0)
@@ -226,18 +235,11 @@ def _register(ledger: Ledger, source: Path) -> None:
 
 
 def _write_results(ledger: Ledger, path: Path) -> None:
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        for line, state, message_id, error_code, error_detail in ledger.outcomes():
-            record = {
-                "line": line,
-                "state": state,
-                "message_id": message_id,
-                "error_code": error_code,
-                "error_detail": error_detail,
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(partial, path)
+    lines = (
+        json.dumps(dict(zip(_RESULT_FIELDS, outcome, strict=True)), ensure_ascii=False) + "\n"
+        for outcome in ledger.outcomes()
+    )
+    write_replacing(path, lines, setting="results_path")
 
 
 def _update_for(row_id: str, result: SendResult) -> RowUpdate:

@@ -10,10 +10,12 @@ from typing import Final
 import click
 
 from ..bulk import BulkSummary, run_bulk
+from ..bulk_files import BulkPathError
 from ..bulk_input import InputError
 from ..errors import TelnyxError
 from ..ledger import LedgerError
 from ..sender_rates import SenderRates
+from .errors import SettingError
 from .progress import progress_shown
 from .sender_rate_options import (
     check_rate_option,
@@ -26,6 +28,9 @@ __all__ = ["bulk"]
 
 #: Telnyx's default account-wide limit for MMS, messages per second.
 DEFAULT_RATE: Final = 15.0
+
+# The option behind each path setting of run_bulk, to name it in an error.
+_PATH_OPTIONS: Final = {"ledger_path": "--ledger", "results_path": "--results"}
 
 
 def _report(summary: BulkSummary) -> None:
@@ -141,6 +146,9 @@ def bulk(
         )
         try:
             summary = asyncio.run(run)
+        except BulkPathError as exc:
+            option = _PATH_OPTIONS.get(exc.setting, exc.setting)
+            raise SettingError(f"{option}: {exc.problem}") from exc
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
         except (InputError, TelnyxError) as exc:
