@@ -8,6 +8,7 @@ their reason), then the rows still to send stream from the ledger through
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -21,7 +22,7 @@ import attrs
 from .bulk_files import check_run_files, write_replacing
 from .bulk_input import check_input, read_rows
 from .client import AsyncTelnyx
-from .errors import APIStatusError
+from .errors import APIStatusError, TelnyxError
 from .fanout import SendResult
 from .ledger import (
     Ledger,
@@ -137,7 +138,9 @@ async def run_bulk(
     Rows already ``sent`` are skipped; ``failed`` ones are sent again; ``unknown`` ones
     (left in flight by a crash, or failed in a way that may have sent them) only with
     ``retry_unknown``. Editing or appending rows and running again sends only what is
-    new. Interrupting the run (Ctrl-C, cancellation) leaves the ledger consistent.
+    new. Interrupting the run (Ctrl-C, cancellation) leaves the ledger consistent, and
+    still writes the results (rows not attempted are ``pending``, rows cut off while
+    being sent ``in_flight``).
 
     The ledger and the results may not be the input or each other, and are refused if
     they are symbolic links, another user's files or writable by others; both are
@@ -183,6 +186,7 @@ async def run_bulk(
         ledger = await AsyncLedger.open(ledger_file_or_memory, dry_run=dry_run)
         # Closed first: outcomes still queued are committed even after Ctrl-C.
         closing.push_async_callback(ledger.aclose)
+        closing.push_async_exit(functools.partial(_results_if_cancelled, ledger, results_file))
         await ledger.call(lambda store: _register(store, source))
         before = await ledger.call(Ledger.counts)
         to_send = before.get("pending", 0) + before.get("failed", 0)
@@ -232,6 +236,25 @@ def _register(ledger: Ledger, source: Path) -> None:
                 yield numbering.id_for(request_digest(row.request)), row.line, body, None
 
     ledger.register(rows())
+
+
+async def _results_if_cancelled(
+    ledger: AsyncLedger,
+    path: Path | None,
+    exc_type: type[BaseException] | None,
+    exc: BaseException | None,
+    tb: object,
+) -> bool:
+    """On the way out of an interrupted run (Ctrl-C, a cancelled task), write the results.
+
+    The ledger is consistent then, so they say where every row stands. A failure here
+    must not hide the interruption: the results are simply not written.
+    """
+    if path is not None and exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
+        with contextlib.suppress(TelnyxError):
+            await ledger.flush()
+            await ledger.call(lambda store: _write_results(store, path))
+    return False
 
 
 def _write_results(ledger: Ledger, path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -31,6 +32,34 @@ DEFAULT_RATE: Final = 15.0
 
 # The option behind each path setting of run_bulk, to name it in an error.
 _PATH_OPTIONS: Final = {"ledger_path": "--ledger", "results_path": "--results"}
+
+
+def _identity(path: Path | None) -> tuple[int, int, int] | None:
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_mtime_ns
+
+
+def _interrupted(results: Path | None) -> Callable[[], str]:
+    """The Ctrl-C message; it names the results file only if this run wrote it."""
+    before = _identity(results)
+
+    def message() -> str:
+        text = (
+            "interrupted: the ledger is consistent; run the same command again to resume "
+            "(rows that were in flight become 'unknown')"
+        )
+        # The results are written whole, then renamed into place: a new file there is
+        # this run's (an interruption before the ledger was open leaves none).
+        if results is not None and _identity(results) not in (None, before):
+            text += f"; results so far written to {results} (rows not attempted: 'pending')"
+        return text
+
+    return message
 
 
 def _report(summary: BulkSummary) -> None:
@@ -128,11 +157,7 @@ def bulk(
     The key comes from TELNYX_API_KEY (and the API root from TELNYX_BASE_URL). Exit status:
     0 when every row is sent, 1 when some failed, are unknown or were bad, 2 on usage errors.
     """
-    interrupted = (
-        "interrupted: the ledger is consistent; run the same command again to resume "
-        "(rows that were in flight become 'unknown')"
-    )
-    with progress_shown(interrupted=interrupted) as progress:
+    with progress_shown(interrupted=_interrupted(results)) as progress:
         run = run_bulk(
             input_path,
             ledger_path=ledger,
