@@ -159,7 +159,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _check_directory(path: Path, *, setting: str) -> None:
+def check_directory(path: Path, *, setting: str) -> None:
+    """Refuse ``path`` unless its directory exists and this user may create files in it."""
     directory = path.parent
     if not directory.exists():
         problem = "does not exist"
@@ -202,7 +203,7 @@ def check_run_files(*, input_path: Path, ledger_path: Path, results_path: Path |
     for path, role in taken:
         if _same_file(results_path, path):
             raise BulkPathError(f"{_quoted(results_path)} is {role}", setting="results_path")
-    _check_directory(results_path, setting="results_path")
+    check_directory(results_path, setting="results_path")
     check_existing(results_path, setting="results_path")
 
 

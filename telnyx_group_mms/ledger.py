@@ -32,6 +32,7 @@ from .bulk_files import (
     LOCK_SUFFIX,
     SQLITE_COMPANIONS,
     BulkPathError,
+    check_directory,
     check_existing,
     ensure_private,
     open_private,
@@ -142,7 +143,9 @@ class Ledger:
         self._lock: int | None = None
         identity: tuple[int, int] | None = None
         if path is not None:
-            check_existing(path, setting="ledger_path")  # before a lock is made beside it
+            # Before a lock is made beside it.
+            check_directory(path, setting="ledger_path")
+            check_existing(path, setting="ledger_path")
             self._lock = _lock(path)
             try:
                 identity = _create_private(path)

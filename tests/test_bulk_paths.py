@@ -126,6 +126,17 @@ def test_results_in_a_directory_that_cannot_hold_them_are_refused_before_sending
     assert not batch.with_name("x.jsonl.ledger.sqlite").exists()
 
 
+def test_a_ledger_in_a_missing_directory_is_refused_naming_the_option(
+    telnyx_sandbox: Sandbox, batch: Path
+) -> None:
+    ledger = batch.parent / "missing" / "l.sqlite"
+    run = bulk(telnyx_sandbox, batch, "--ledger", ledger)
+    assert_refused(
+        run, f"--ledger: {str(ledger)!r}: its directory {str(ledger.parent)!r} does not exist"
+    )
+    assert telnyx_sandbox.request_count == 0
+
+
 def test_results_that_are_a_directory_are_refused(telnyx_sandbox: Sandbox, batch: Path) -> None:
     run = bulk(telnyx_sandbox, batch, "--results", batch.parent)
     assert run.code == 2, run
