@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from .bulk import (
         run_bulk as run_bulk,
     )
+    from .bulk_files import (
+        BulkPathError as BulkPathError,
+    )
     from .bulk_input import (
         InputError as InputError,
     )
@@ -207,6 +210,7 @@ _EXPORTS: dict[str, str] = {
     "BadRequestError": "errors",
     "BatchStoppedError": "account_refusal",
     "BulkBadRow": "bulk_report",
+    "BulkPathError": "bulk_files",
     "BulkPreview": "bulk_report",
     "BulkProgress": "bulk_report",
     "BulkSummary": "bulk_report",
@@ -269,6 +273,7 @@ __all__ = [
     "BadRequestError",
     "BatchStoppedError",
     "BulkBadRow",
+    "BulkPathError",
     "BulkPreview",
     "BulkProgress",
     "BulkSummary",

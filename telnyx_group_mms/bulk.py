@@ -8,10 +8,10 @@ their reason), then the rows still to send stream from the ledger through
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -20,10 +20,11 @@ from typing import Final
 import attrs
 
 from .account_refusal import BatchStoppedError
+from .bulk_files import check_run_files, write_replacing
 from .bulk_input import check_input, read_rows
 from .bulk_report import BAD_ROWS_SHOWN, BulkBadRow, BulkProgress, BulkSummary, preview
 from .client import AsyncTelnyx
-from .errors import APIStatusError
+from .errors import APIStatusError, TelnyxError
 from .fanout import SendResult
 from .ledger import (
     Ledger,
@@ -46,6 +47,8 @@ _CHUNK: Final = 256
 #: The account-wide rate a bulk run keeps to unless told otherwise, messages per second:
 #: Telnyx's default limit for MMS, so a run paces itself instead of meeting 429s.
 DEFAULT_RATE: Final = 15.0
+# The keys of a line of the results file, in the order of Ledger.outcomes().
+_RESULT_FIELDS: Final = ("line", "state", "message_id", "error_code", "error_detail")
 
 
 def default_ledger_path(input_path: str | Path) -> Path:
@@ -77,15 +80,20 @@ async def run_bulk(
     Rows already ``sent`` are skipped; ``failed`` ones are sent again; ``unknown`` ones
     (left in flight by a crash, or failed in a way that may have sent them) only with
     ``retry_unknown``. Editing or appending rows and running again sends only what is
-    new. Interrupting the run (Ctrl-C, cancellation) leaves the ledger consistent.
-    A refusal of the account or key stops the run after the requests in flight (see
-    ``stop_on_account_error``).
+    new. Interrupting the run (Ctrl-C, cancellation) leaves the ledger consistent, and
+    still writes the results (rows not attempted are ``pending``, rows cut off while
+    being sent ``in_flight``). A refusal of the account or key stops the run after the
+    requests in flight (see ``stop_on_account_error``).
+
+    The ledger and the results may not be the input or each other, and are refused if
+    they are symbolic links, another user's files or writable by others; both are
+    created readable by their owner only.
 
     Args:
         input_path: A JSONL or CSV file (see :func:`telnyx_group_mms.bulk_input.read_rows`).
         ledger_path: The SQLite ledger; defaults to :func:`default_ledger_path`.
         results_path: Write one JSON line per row: ``line``, ``state``, ``message_id``,
-            ``error_code``, ``error_detail``.
+            ``error_code``, ``error_detail`` (replacing the file whole once the run ends).
         concurrency: Requests in flight at most.
         rate: Account-wide messages per second; by default :data:`DEFAULT_RATE`
             (15, Telnyx's default for MMS), as the ``bulk`` command; ``None``: no limit.
@@ -107,6 +115,8 @@ async def run_bulk(
 
     Raises:
         InputError: The input cannot be read as rows.
+        BulkPathError: The ledger or results path is unusable or unsafe (checked before
+            anything is sent), or the results cannot be written.
         LedgerError: The ledger is in use by another run, or cannot be written.
         TelnyxError: No API key (unless ``client`` is given or it is a dry run).
     """
@@ -114,6 +124,8 @@ async def run_bulk(
     source = Path(input_path)
     check_input(source)
     ledger_file = Path(ledger_path) if ledger_path is not None else default_ledger_path(source)
+    results_file = Path(results_path) if results_path is not None else None
+    check_run_files(input_path=source, ledger_path=ledger_file, results_path=results_file)
     if dry_run and not ledger_file.exists():
         ledger_file_or_memory: Path | None = None
     else:
@@ -127,6 +139,7 @@ async def run_bulk(
         ledger = await AsyncLedger.open(ledger_file_or_memory, dry_run=dry_run)
         # Closed first: outcomes still queued are committed even after Ctrl-C.
         closing.push_async_callback(ledger.aclose)
+        closing.push_async_exit(functools.partial(_results_if_cancelled, ledger, results_file))
         bad_rows = await ledger.call(lambda store: _register(store, source))
         before = await ledger.call(Ledger.counts)
         to_send = before.get("pending", 0) + before.get("failed", 0)
@@ -148,7 +161,6 @@ async def run_bulk(
             )
         await ledger.flush()
         after = await ledger.call(Ledger.counts)
-        results_file = Path(results_path) if results_path is not None else None
         if results_file is not None:
             await ledger.call(lambda store: _write_results(store, results_file))
     bad = after.get("bad", 0)
@@ -195,19 +207,31 @@ def _register(ledger: Ledger, source: Path) -> tuple[BulkBadRow, ...]:
     return tuple(bad)
 
 
+async def _results_if_cancelled(
+    ledger: AsyncLedger,
+    path: Path | None,
+    exc_type: type[BaseException] | None,
+    exc: BaseException | None,
+    tb: object,
+) -> bool:
+    """On the way out of an interrupted run (Ctrl-C, a cancelled task), write the results.
+
+    The ledger is consistent then, so they say where every row stands. A failure here
+    must not hide the interruption: the results are simply not written.
+    """
+    if path is not None and exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
+        with contextlib.suppress(TelnyxError):
+            await ledger.flush()
+            await ledger.call(lambda store: _write_results(store, path))
+    return False
+
+
 def _write_results(ledger: Ledger, path: Path) -> None:
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        for line, state, message_id, error_code, error_detail in ledger.outcomes():
-            record = {
-                "line": line,
-                "state": state,
-                "message_id": message_id,
-                "error_code": error_code,
-                "error_detail": error_detail,
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(partial, path)
+    lines = (
+        json.dumps(dict(zip(_RESULT_FIELDS, outcome, strict=True)), ensure_ascii=False) + "\n"
+        for outcome in ledger.outcomes()
+    )
+    write_replacing(path, lines, setting="results_path")
 
 
 def _update_for(row_id: str, result: SendResult) -> RowUpdate:

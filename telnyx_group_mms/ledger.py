@@ -17,7 +17,6 @@ writer commits in groups (:class:`telnyx_group_mms.ledger_writer.AsyncLedger`).
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import hashlib
 import json
@@ -27,8 +26,17 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
+from .bulk_files import (
+    LOCK_SUFFIX,
+    SQLITE_COMPANIONS,
+    BulkPathError,
+    check_directory,
+    check_existing,
+    ensure_private,
+    open_private,
+)
 from .errors import TelnyxError
 from .request import GroupMmsRequest
 
@@ -119,15 +127,31 @@ class Ledger:
     Opening takes an exclusive lock (a ``.lock`` file beside it) for as long as it is
     open, starts a new run, and turns rows left ``in_flight`` by a crash into ``unknown``.
     A dry run works in one transaction that is rolled back, so it changes nothing.
+
+    The ledger, its lock and SQLite's files beside it are refused if any is a symbolic
+    link, another user's file or writable by others (see :mod:`.bulk_files`); new ones are
+    created readable by their owner only.
+
+    Raises:
+        BulkPathError: One of the ledger's files is unsafe or cannot be created.
+        LedgerError: Another run holds the ledger, or the file is not a ledger.
     """
 
     def __init__(self, path: Path | None, *, dry_run: bool = False) -> None:
         self.path = path
         self.dry_run = dry_run
-        self._lock: IO[bytes] | None = None
+        self._lock: int | None = None
+        identity: tuple[int, int] | None = None
         if path is not None:
+            # Before a lock is made beside it.
+            check_directory(path, setting="ledger_path")
+            check_existing(path, setting="ledger_path")
             self._lock = _lock(path)
-            _create_private(path)
+            try:
+                identity = _create_private(path)
+            except BaseException:
+                self.close()
+                raise
         try:
             self._db = sqlite3.connect(
                 ":memory:" if path is None else path, isolation_level=None, timeout=10
@@ -135,6 +159,8 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            if path is not None and identity is not None:
+                _check_opened(path, identity)
             self._db.execute("BEGIN IMMEDIATE")
             self.run = self._start_run()
             if not dry_run:
@@ -142,6 +168,9 @@ class Ledger:
         except sqlite3.DatabaseError as exc:
             self.close()
             raise LedgerError(f"{path} is not a usable ledger: {exc}") from exc
+        except BulkPathError:
+            self.close()
+            raise
 
     def _start_run(self) -> int:
         db = self._db
@@ -164,7 +193,7 @@ class Ledger:
             db.close()
             del self._db
         if self._lock is not None:
-            self._lock.close()
+            os.close(self._lock)
             self._lock = None
 
     def _transaction(self) -> _Transaction:
@@ -292,23 +321,36 @@ class _Transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
-def _create_private(path: Path) -> None:
-    # The ledger holds phone numbers and message texts: readable by its owner only.
-    # SQLite gives its -wal and -shm files the permissions of the database file.
-    with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+def _create_private(path: Path) -> tuple[int, int]:
+    """Make sure the ledger's files are this user's alone; the database file's identity.
+
+    The database file is created (0600) if new, and SQLite gives the -wal and -shm files
+    it creates the same mode; but files already there beside it must not be planted ones.
+    """
+    for suffix in SQLITE_COMPANIONS:
+        check_existing(Path(f"{path}{suffix}"), setting="ledger_path")
+    info = ensure_private(path, setting="ledger_path")
+    return info.st_dev, info.st_ino
 
 
-def _lock(path: Path) -> IO[bytes]:
-    try:
-        handle = open(f"{path}.lock", "ab")  # noqa: SIM115 - held until close()
-    except OSError as exc:
-        raise LedgerError(f"cannot create the ledger {str(path)!r}: {exc.strerror}") from exc
+def _check_opened(path: Path, identity: tuple[int, int]) -> None:
+    # SQLite opens the file by name, after the checks: make sure that what it opened is
+    # what was checked. (Its -wal and -shm it opens itself, never through a link, and
+    # gives them the database file's mode, even when they were there already.)
+    info = check_existing(path, setting="ledger_path")
+    if info is None or (info.st_dev, info.st_ino) != identity:
+        raise BulkPathError(
+            f"{str(path)!r} was replaced while the ledger was being opened", setting="ledger_path"
+        )
+
+
+def _lock(path: Path) -> int:
+    handle = open_private(Path(f"{path}{LOCK_SUFFIX}"), setting="ledger_path")
     if sys.platform != "win32":
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            handle.close()
+            os.close(handle)
             raise LedgerError(
                 f"the ledger {str(path)!r} is in use by another run; wait for it to finish"
             ) from exc

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
 import click
 
 from ..bulk import DEFAULT_RATE, BulkSummary, run_bulk
+from ..bulk_files import BulkPathError
 from ..bulk_input import InputError
 from ..bulk_report import BulkPreview
 from ..errors import TelnyxError
@@ -67,6 +69,38 @@ def _report_preview(preview: BulkPreview, to_send: int) -> None:
         click.echo(f"the first {len(preview.first_rows)} to send:")
         for line, request in preview.first_rows:
             click.echo(f"  {_row_text(line, request)}")
+
+
+# The option behind each path setting of run_bulk, to name it in an error.
+_PATH_OPTIONS: Final = {"ledger_path": "--ledger", "results_path": "--results"}
+
+
+def _identity(path: Path | None) -> tuple[int, int, int] | None:
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_mtime_ns
+
+
+def _interrupted(results: Path | None) -> Callable[[], str]:
+    """The Ctrl-C message; it names the results file only if this run wrote it."""
+    before = _identity(results)
+
+    def message() -> str:
+        text = (
+            "interrupted: the ledger is consistent; run the same command again to resume "
+            "(rows that were in flight become 'unknown')"
+        )
+        # The results are written whole, then renamed into place: a new file there is
+        # this run's (an interruption before the ledger was open leaves none).
+        if results is not None and _identity(results) not in (None, before):
+            text += f"; results so far written to {results} (rows not attempted: 'pending')"
+        return text
+
+    return message
 
 
 def _report(summary: BulkSummary) -> None:
@@ -207,11 +241,7 @@ def bulk(
     if not dry_run:
         require_api_key(api_key)
         check_base_url_option(base_url)
-    interrupted = (
-        "interrupted: the ledger is consistent; run the same command again to resume "
-        "(rows that were in flight become 'unknown')"
-    )
-    with progress_shown(interrupted=interrupted) as progress:
+    with progress_shown(interrupted=_interrupted(results)) as progress:
         run = run_bulk(
             input_path,
             ledger_path=ledger,
@@ -228,6 +258,9 @@ def bulk(
         )
         try:
             summary = asyncio.run(run)
+        except BulkPathError as exc:
+            option = _PATH_OPTIONS.get(exc.setting, exc.setting)
+            raise SettingError(f"{option}: {exc.problem}") from exc
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
         except InputError as exc:

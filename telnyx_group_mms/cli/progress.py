@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Final, Never
 
 import click
@@ -62,17 +62,18 @@ class Progress:
 
 
 @contextlib.contextmanager
-def progress_shown(*, interrupted: str) -> Iterator[Progress]:
+def progress_shown(*, interrupted: str | Callable[[], str]) -> Iterator[Progress]:
     """Progress on stdout for the body; on Ctrl-C, ``interrupted`` on stderr and exit 130.
 
-    The bar is closed however the body ends, before any error is reported.
+    ``interrupted`` may be a function, to say what the interruption left behind. The bar
+    is closed however the body ends, before any error is reported.
     """
     progress = Progress(sys.stdout)
     try:
         yield progress
     except KeyboardInterrupt:
         progress.close()
-        click.echo(interrupted, err=True)
+        click.echo(interrupted if isinstance(interrupted, str) else interrupted(), err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
         progress.close()
