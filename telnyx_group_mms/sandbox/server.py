@@ -14,6 +14,7 @@ from ..errors import TelnyxError
 from ..loop_thread import LoopThread
 from ..models import Message
 from ..serialization import get_converter
+from ..url_checks import http_url_problem
 from .app import API_PREFIX, GroupMmsHandler, RecordedRequest, build_app
 from .control import ControlHandler, SandboxStats
 from .faults import FaultPlan, FaultRates, RateLimiter
@@ -28,8 +29,9 @@ _SHUTDOWN_TIMEOUT = 0.5
 
 
 def _check_webhook_url(name: str, url: str | None) -> None:
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise ValueError(f"{name} must be an http(s) URL, got {url!r}")
+    problem = None if url is None else http_url_problem(url)
+    if problem is not None:
+        raise ValueError(f"{name} {url!r} {problem}")
 
 
 class Sandbox:
