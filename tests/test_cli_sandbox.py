@@ -133,6 +133,22 @@ def test_the_sandbox_command_serves_its_record_and_keeps_max_history_messages() 
     assert refused == 401
 
 
+def test_the_sandbox_command_keeps_at_most_max_history_bytes_of_messages() -> None:
+    # 2,000 bytes hold one record of a few bytes' content plus its 1 KiB, not two.
+    server = Server(["sandbox", "--port", "0", "--max-history-bytes", "2000"])
+    try:
+        base_url = _announced(server)["TELNYX_BASE_URL"]
+        with tgm.Telnyx(api_key="k", base_url=base_url) as client:
+            for i in range(3):
+                client.messages.send_group_mms(from_=FROM, to=TO, text=f"hi {i}")
+        listed = control(base_url, "messages", key="k").json()
+    finally:
+        server.process.send_signal(signal.SIGINT)
+        assert server.finish().code == 0
+
+    assert [m["text"] for m in listed["data"]] == ["hi 2"]
+
+
 def test_a_port_in_use_is_one_line_and_exit_1() -> None:
     with Sandbox() as taken:
         result = run("sandbox", "--port", str(taken.port))
@@ -150,6 +166,7 @@ def test_a_port_in_use_is_one_line_and_exit_1() -> None:
         (["--fault-rate", "503=0.7", "--fault-rate", "drop=0.7"], "add up to more than 1"),
         (["--mps", "0"], "--mps"),
         (["--max-history", "0"], "--max-history"),
+        (["--max-history-bytes", "0"], "--max-history-bytes"),
         (["--delivery-failure-rate", "2"], "--delivery-failure-rate"),
         (["--long-code-mps", "0"], "--long-code-mps"),
         (["--time-scale", "-1"], "--time-scale"),

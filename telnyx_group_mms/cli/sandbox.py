@@ -8,7 +8,14 @@ import signal
 
 import click
 
-from ..sandbox import DeliveryOutcomes, Fault, FaultRates, Sandbox, SenderQueues
+from ..sandbox import (
+    DEFAULT_HISTORY_BYTES,
+    DeliveryOutcomes,
+    Fault,
+    FaultRates,
+    Sandbox,
+    SenderQueues,
+)
 from .errors import Failure, SettingError
 
 # By default a long-running sandbox keeps this many recent requests and messages in memory.
@@ -127,7 +134,14 @@ _POSITIVE = click.FloatRange(min=0, min_open=True)
 )  # fmt: skip
 @click.option(
     "--max-history", type=click.IntRange(min=1), default=_HISTORY, show_default=True,
-    help="Recent requests and messages kept, and listed at GET /_sandbox/messages.",
+    help="Recent requests, messages and webhook attempts kept (each); the messages are "
+    "listed at GET /_sandbox/messages.",
+)  # fmt: skip
+@click.option(
+    "--max-history-bytes", type=click.IntRange(min=1), default=DEFAULT_HISTORY_BYTES,
+    metavar="BYTES",
+    help="Bytes of recent requests, messages and webhook attempts kept (each; a record "
+    "counts its bodies, texts and URLs plus 1 KiB) [default: 67108864, 64 MiB].",
 )  # fmt: skip
 @click.option("--webhook-url", metavar="URL", help="Default webhook URL for delivery updates.")
 @click.option("--webhook-failover-url", metavar="URL", help="Default failover webhook URL.")
@@ -150,6 +164,7 @@ def sandbox(
     max_queue_seconds: float | None,
     time_scale: float | None,
     max_history: int,
+    max_history_bytes: int,
     webhook_url: str | None,
     webhook_failover_url: str | None,
     delivery_failure_rate: float,
@@ -180,6 +195,7 @@ def sandbox(
             webhook_failover_url=webhook_failover_url,
             delivery=DeliveryOutcomes(failure_rate=delivery_failure_rate),
             max_history=max_history,
+            max_history_bytes=max_history_bytes,
         )
     except (ValueError, ImportError) as exc:
         raise SettingError(str(exc)) from exc

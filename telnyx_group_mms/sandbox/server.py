@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from types import TracebackType
 
@@ -14,11 +14,12 @@ from ..errors import TelnyxError
 from ..loop_thread import LoopThread
 from ..models import Message
 from ..serialization import get_converter
-from ..url_checks import http_url_problem
-from .app import API_PREFIX, GroupMmsHandler, RecordedRequest, build_app
+from ..url_checks import http_url_problem, is_loopback_host
+from .app import API_PREFIX, GroupMmsHandler, build_app
 from .control import ControlHandler, SandboxStats
 from .faults import FaultPlan, FaultRates, RateLimiter
 from .queues import SenderQueueBook, SenderQueues
+from .records import DEFAULT_HISTORY_BYTES, History, RecordedRequest
 from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher
 from .wire import Account
 
@@ -26,6 +27,21 @@ __all__ = ["Sandbox"]
 
 # How long stopping waits for requests in flight (a delay fault, say) before cutting them.
 _SHUTDOWN_TIMEOUT = 0.5
+# Addresses that mean "every interface": a client on this machine reaches them on loopback.
+_ANY_ADDRESS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}
+
+
+def _request_size(request: RecordedRequest) -> int:
+    return len(request.body) + request.headers.size()
+
+
+def _message_size(message: Message) -> int:
+    urls = [m.url for m in message.media] + [message.webhook_url, message.webhook_failover_url]
+    return len(message.text or "") + len(message.subject or "") + sum(len(u or "") for u in urls)
+
+
+def _attempt_size(attempt: WebhookAttempt) -> int:
+    return len(attempt.url)
 
 
 def _check_webhook_url(name: str, url: str | None) -> None:
@@ -48,7 +64,9 @@ class Sandbox:
     (authenticated like the API; see :mod:`telnyx_group_mms.sandbox.control`).
 
     Args:
-        host: The address to listen on.
+        host: The address to listen on. Beyond loopback (``0.0.0.0``, a LAN address)
+            an ``api_key`` is required, since anyone who can reach the sandbox could
+            otherwise read the numbers and texts it keeps.
         port: The port; 0 picks a free one (read it back from :attr:`port`).
         api_key: Accept only this Bearer token; by default any non-empty token.
         fault_rates: Random faults; see :class:`FaultRates`. Scripted faults go through
@@ -66,7 +84,13 @@ class Sandbox:
         delivery: How recipients fare in ``message.finalized``; all delivered by default.
         webhook_max_attempts: POSTs per URL and event before giving up on that URL.
         webhook_retry_delay: Seconds before the first webhook retry (doubling after).
-        max_history: Keep at most this many recent requests and messages (all by default).
+        max_history: Keep at most this many recent requests, messages and webhook
+            attempts each (no count limit by default).
+        max_history_bytes: Keep at most about this many bytes of each of the three
+            (:data:`DEFAULT_HISTORY_BYTES`, 64 MiB, by default; ``None`` for no limit).
+            A record counts its content (a request's body and headers; a message's
+            text, subject and URLs; an attempt's URL) plus 1 KiB; the oldest go first,
+            and the newest is always kept.
         clock: The monotonic clock the rate limit, the sender queues and
             :attr:`RecordedRequest.arrived_at` read; tests may freeze it.
 
@@ -93,10 +117,19 @@ class Sandbox:
         webhook_max_attempts: int = 3,
         webhook_retry_delay: float = 0.1,
         max_history: int | None = None,
+        max_history_bytes: int | None = DEFAULT_HISTORY_BYTES,
         clock: Callable[[], float] | None = None,
     ) -> None:
         if api_key is not None and not api_key.strip():
             raise ValueError("api_key must not be empty; leave it None to accept any key")
+        if api_key is None and not is_loopback_host(host):
+            raise ValueError(
+                f"a sandbox listening beyond loopback (host {host!r}) needs an api_key: "
+                "without one, anyone who can reach it could read what it records"
+            )
+        for name, limit in (("max_history", max_history), ("max_history_bytes", max_history_bytes)):
+            if limit is not None and limit < 0:
+                raise ValueError(f"{name} must not be negative, got {limit}")
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {port!r}")
         if webhook_max_attempts < 1:
@@ -119,6 +152,13 @@ class Sandbox:
             None if sender_queues is None else SenderQueueBook(sender_queues, clock=self._clock)
         )
         self._converter = get_converter()
+        self._messages = History(
+            max_count=max_history, max_bytes=max_history_bytes, size=_message_size
+        )
+        self._requests = History(
+            max_count=max_history, max_bytes=max_history_bytes, size=_request_size
+        )
+        attempts = History(max_count=max_history, max_bytes=max_history_bytes, size=_attempt_size)
         try:
             signer: Signer | None = Signer()
         except ImportError:
@@ -133,10 +173,9 @@ class Sandbox:
             max_attempts=webhook_max_attempts,
             retry_delay=webhook_retry_delay,
             time_scale=1.0 if sender_queues is None else sender_queues.time_scale,
+            attempts=attempts,
         )
         self._public_key = None if signer is None else signer.public_key
-        self._messages: deque[Message] = deque(maxlen=max_history)
-        self._requests: deque[RecordedRequest] = deque(maxlen=max_history)
         self._request_count = 0
         self._accepted_count = 0
         self._handler: GroupMmsHandler | None = None
@@ -148,8 +187,14 @@ class Sandbox:
 
     @property
     def base_url(self) -> str:
-        """The API root to give a client, e.g. ``http://127.0.0.1:41234/v2``."""
-        host = f"[{self._host}]" if ":" in self._host else self._host
+        """The API root to give a client, e.g. ``http://127.0.0.1:41234/v2``.
+
+        For a sandbox listening on every interface (``0.0.0.0``, ``::``), the loopback
+        address: the one a client on this machine can use.
+        """
+        host = _ANY_ADDRESS.get(self._host, self._host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
         return f"http://{host}:{self.port}{API_PREFIX}"
 
     @property
@@ -164,17 +209,24 @@ class Sandbox:
 
     @property
     def messages(self) -> list[Message]:
-        """The messages accepted so far, oldest first."""
-        return list(self._messages)
+        """The messages accepted so far (the most recent, within the history's limits),
+        oldest first."""
+        return self._messages.snapshot()
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far (rejected ones too), oldest first."""
-        return list(self._requests)
+        """The requests received so far (the most recent, within the history's limits),
+        refused ones too, oldest first.
+
+        Except one refused for its key (401): it is counted, but nothing of it is kept,
+        so that a caller without the key cannot make the sandbox hold anything.
+        """
+        return self._requests.snapshot()
 
     @property
     def request_count(self) -> int:
-        """How many requests arrived since start or :meth:`reset` (``max_history`` aside)."""
+        """How many requests arrived since start or :meth:`reset` (history limits aside),
+        those refused for their key included."""
         return self._request_count
 
     @property
@@ -200,8 +252,9 @@ class Sandbox:
 
     @property
     def webhook_attempts(self) -> list[WebhookAttempt]:
-        """Every webhook POST made so far, oldest first."""
-        return list(self._dispatcher.attempts)
+        """The webhook POSTs made so far (the most recent, within the history's limits),
+        oldest first."""
+        return self._dispatcher.attempts.snapshot()
 
     def reset(self) -> None:
         """Forget requests, messages, counts, webhook attempts, scripted faults, rate windows
@@ -226,9 +279,10 @@ class Sandbox:
 
     # -- life cycle ----------------------------------------------------------------------
 
-    def _record(self, request: RecordedRequest) -> None:
+    def _record(self, request: RecordedRequest | None) -> None:
         self._request_count += 1
-        self._requests.append(request)
+        if request is not None:
+            self._requests.append(request)
 
     def _accept(self, message: Message) -> None:
         self._accepted_count += 1
@@ -255,7 +309,7 @@ class Sandbox:
             converter=self._converter,
             api_key=self._api_key,
             stats=lambda: self.stats,
-            messages=lambda: self._messages,
+            messages=self._messages,
         )
         runner = web.AppRunner(
             build_app(handler, control_routes=control.routes()),

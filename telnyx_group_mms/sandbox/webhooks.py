@@ -21,6 +21,7 @@ import cattrs
 
 from .._version import __version__
 from ..models import FINAL_STATUSES, Message, MessageError, Recipient, RecipientStatus
+from .records import History
 from .wire import message_json, now
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class WebhookDispatcher:
         self,
         *,
         converter: cattrs.Converter,
+        attempts: History[WebhookAttempt],
         signer: Signer | None,
         outcomes: DeliveryOutcomes,
         seed: int | None,
@@ -155,7 +157,8 @@ class WebhookDispatcher:
         self._session: aiohttp.ClientSession | None = None
         self._limit: asyncio.Semaphore | None = None
         self._warned = False
-        self.attempts: list[WebhookAttempt] = []
+        #: Every POST made, within the limits the sandbox set on its history.
+        self.attempts = attempts
 
     def schedule(self, message: Message) -> None:
         """Start delivering ``message``'s webhooks, if it has a webhook URL."""
