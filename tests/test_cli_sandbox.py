@@ -15,6 +15,8 @@ from telnyx_group_mms.sandbox import Sandbox
 
 from .cli_runner import Server, run
 from .conftest import FROM, TO, fast_retry
+from .fanout_support import wait_until
+from .scripted_server import Reply, ScriptedServer
 from .wire_client import control
 
 
@@ -147,6 +149,30 @@ def test_the_sandbox_command_keeps_at_most_max_history_bytes_of_messages() -> No
         assert server.finish().code == 0
 
     assert [m["text"] for m in listed["data"]] == ["hi 2"]
+
+
+def test_the_sandbox_command_prints_a_line_per_failed_webhook_attempt(
+    server: ScriptedServer,
+) -> None:
+    # message.sent fails three times, message.finalized twice then arrives: its arrival
+    # shows that the five failures before it have been reported.
+    server.push(*[Reply(status=500)] * 5)
+    hooks = server.base_url + "/hooks?token=s3cret"
+    sandbox = Server(["sandbox", "--port", "0", "--webhook-url", hooks])
+    try:
+        base_url = _announced(sandbox)["TELNYX_BASE_URL"]
+        with tgm.Telnyx(api_key="k", base_url=base_url) as client:
+            client.messages.send_group_mms(from_=FROM, to=[TO[0]], text="hi")
+        wait_until(lambda: server.posts == 6, within=30)
+    finally:
+        sandbox.process.send_signal(signal.SIGINT)
+        result = sandbox.finish()
+
+    failed = [line for line in result.error_lines if "failed" in line]
+    assert len(failed) == 5
+    assert all(line.startswith("sandbox webhook message.") for line in failed)
+    assert all("answered 500" in line and server.base_url + "/hooks" in line for line in failed)
+    assert not any(TO[0] in line or "s3cret" in line for line in failed)
 
 
 def test_a_port_in_use_is_one_line_and_exit_1() -> None:
