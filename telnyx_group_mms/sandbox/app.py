@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 import cattrs
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ..models import Message, MessageError
 from ..protocol import GROUP_MMS_PATH, compact_json
@@ -200,11 +201,14 @@ async def _not_found(request: web.Request) -> web.Response:
 
 
 def build_app(
-    handler: GroupMmsHandler, *, control_routes: Iterable[web.AbstractRouteDef] = ()
+    handler: GroupMmsHandler,
+    *,
+    control_routes: Iterable[web.AbstractRouteDef] = (),
+    middlewares: Iterable[Middleware] = (),
 ) -> web.Application:
     """The application: the group MMS endpoint, the sandbox's own control routes, and
-    Telnyx-shaped 404s everywhere else."""
-    app = web.Application()
+    Telnyx-shaped 404s everywhere else, every request going through ``middlewares``."""
+    app = web.Application(middlewares=middlewares)
     app.router.add_post(API_PREFIX + GROUP_MMS_PATH, handler.handle)
     app.router.add_routes(control_routes)
     app.router.add_route("*", "/{tail:.*}", _not_found)

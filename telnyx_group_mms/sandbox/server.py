@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 
 from aiohttp import web
@@ -18,6 +18,7 @@ from ..url_checks import http_url_problem, is_loopback_host
 from .app import API_PREFIX, GroupMmsHandler, build_app
 from .control import ControlHandler, SandboxStats
 from .faults import FaultPlan, FaultRates, RateLimiter
+from .host_guard import ANY_ADDRESS, HostPolicy, host_guard
 from .queues import SenderQueueBook, SenderQueues
 from .records import DEFAULT_HISTORY_BYTES, History, RecordedRequest
 from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher
@@ -27,8 +28,6 @@ __all__ = ["Sandbox"]
 
 # How long stopping waits for requests in flight (a delay fault, say) before cutting them.
 _SHUTDOWN_TIMEOUT = 0.5
-# Addresses that mean "every interface": a client on this machine reaches them on loopback.
-_ANY_ADDRESS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}
 
 
 def _request_size(request: RecordedRequest) -> int:
@@ -67,6 +66,11 @@ class Sandbox:
         host: The address to listen on. Beyond loopback (``0.0.0.0``, a LAN address)
             an ``api_key`` is required, since anyone who can reach the sandbox could
             otherwise read the numbers and texts it keeps.
+        allowed_hosts: More names to answer to in the ``Host`` header (a proxy's, a
+            container's). By default it answers only requests addressed to ``host``,
+            ``localhost`` and, when listening on every interface, this machine's name
+            and any IP address; others get 421, so that a web page cannot read it
+            through DNS rebinding.
         port: The port; 0 picks a free one (read it back from :attr:`port`).
         api_key: Accept only this Bearer token; by default any non-empty token.
         fault_rates: Random faults; see :class:`FaultRates`. Scripted faults go through
@@ -107,6 +111,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
+        allowed_hosts: Iterable[str] = (),
         fault_rates: FaultRates | None = None,
         seed: int | None = None,
         mps: int | None = None,
@@ -137,6 +142,7 @@ class Sandbox:
         _check_webhook_url("webhook_url", webhook_url)
         _check_webhook_url("webhook_failover_url", webhook_failover_url)
         self._host = host
+        self._hosts = HostPolicy.listening_on(host, extra=allowed_hosts)
         self._port = port
         self._api_key = api_key
         self._webhook_url = webhook_url
@@ -192,10 +198,15 @@ class Sandbox:
         For a sandbox listening on every interface (``0.0.0.0``, ``::``), the loopback
         address: the one a client on this machine can use.
         """
-        host = _ANY_ADDRESS.get(self._host, self._host)
+        host = ANY_ADDRESS.get(self._host, self._host)
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
         return f"http://{host}:{self.port}{API_PREFIX}"
+
+    @property
+    def host(self) -> str:
+        """The address it listens on, as given."""
+        return self._host
 
     @property
     def port(self) -> int:
@@ -312,7 +323,9 @@ class Sandbox:
             messages=self._messages,
         )
         runner = web.AppRunner(
-            build_app(handler, control_routes=control.routes()),
+            build_app(
+                handler, control_routes=control.routes(), middlewares=[host_guard(self._hosts)]
+            ),
             handle_signals=False,
             access_log=None,
             shutdown_timeout=_SHUTDOWN_TIMEOUT,
