@@ -3,7 +3,8 @@
 ``GET /_sandbox/stats`` and ``GET /_sandbox/messages`` are not Telnyx's API: they live
 outside ``/v2`` and a real client never calls them. Because messages carry phone numbers
 and text, they answer only requests authenticated as the API is (the sandbox's key, or
-any Bearer token when it was started without one).
+any Bearer token when it was started without one, which it allows only on loopback),
+and addressed to it (see :mod:`.host_guard`).
 """
 
 from __future__ import annotations
