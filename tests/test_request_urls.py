@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.url_checks import is_loopback_host
+from telnyx_group_mms import url_checks
+from telnyx_group_mms.url_checks import http_url_problem, is_loopback_host
 
 from .conftest import FROM, TO
+from .test_fuzz_core import is_http_url
 
 URL_FIELDS = ["webhook_url", "webhook_failover_url", "media_urls"]
 
@@ -104,6 +106,13 @@ def test_every_url_accepted_is_read_alike_by_urllib_and_by_yarl(url: str) -> Non
     assert parsed.host
     assert parts.port == parsed.explicit_port
     assert parts.port is None or 1 <= parts.port <= 65535
+
+
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(url=st.from_regex(url_checks._PLAIN_URL, fullmatch=True))
+def test_the_fast_reading_of_common_urls_agrees_with_the_rules(url: str) -> None:
+    # Every send with URLs takes the fast path; it must never accept what the rules refuse.
+    assert (http_url_problem(url) is None) == is_http_url(url)
 
 
 @pytest.mark.parametrize(
