@@ -32,6 +32,7 @@ __all__ = ["ANY_ADDRESS", "HostPolicy", "host_guard"]
 ANY_ADDRESS: Final = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 # Methods that change nothing, which a browser may send anywhere anyway.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_VERDICTS_KEPT = 64
 # Characters a Host header never holds, though urllib would read past them.
 _NOT_IN_HOST = frozenset("/?#@\\ \t")
 
@@ -98,21 +99,33 @@ def host_guard(policy: HostPolicy) -> Middleware:
     """The middleware that refuses requests not addressed to the sandbox (421) and
     state-changing control requests without a JSON body (415)."""
 
+    # A client sends the same Host every time: decide once per value (a few kept).
+    verdicts: dict[str | None, bool] = {}
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        headers = {"x-request-id": str(uuid.uuid4())}
-        if not policy.allows(request.headers.get("Host")):
+        host = request.headers.get("Host")
+        allowed = verdicts.get(host)
+        if allowed is None:
+            if len(verdicts) >= _VERDICTS_KEPT:
+                verdicts.clear()
+            allowed = verdicts[host] = policy.allows(host)
+        if not allowed:
             detail = (
                 f"The Host header does not name this sandbox; it answers to {policy.describe()}."
             )
-            return errors_response(421, [api_error("10015", detail)], headers)
+            return errors_response(421, [api_error("10015", detail)], _request_id())
         if (
             request.path.startswith(CONTROL_PREFIX)
             and request.method not in _SAFE_METHODS
             and request.content_type != "application/json"
         ):
             detail = "A request that changes the sandbox must have a JSON body."
-            return errors_response(415, [api_error("10015", detail)], headers)
+            return errors_response(415, [api_error("10015", detail)], _request_id())
         return await handler(request)
 
     return guard
+
+
+def _request_id() -> dict[str, str]:
+    return {"x-request-id": str(uuid.uuid4())}

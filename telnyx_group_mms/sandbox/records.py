@@ -52,21 +52,32 @@ class RecordedHeaders(Mapping[str, str]):
     Compare it, print it or send it and it is the text it was.
     """
 
-    __slots__ = ("_by_name", "_items")
+    __slots__ = ("_by_name", "_items", "size")
 
     def __init__(self, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
-        self._items = {
-            name: _HiddenText(value) if name.lower() in _SECRET_HEADERS else value
-            for name, value in pairs
-        }
-        self._by_name = {name.lower(): value for name, value in self._items.items()}
+        # Built for the sandbox's hot path: one C-level copy, then only the few names
+        # that are credentials are looked at again.
+        self._items = dict(headers)
+        for name, value in self._items.items():
+            if name.lower() in _SECRET_HEADERS:
+                self._items[name] = _HiddenText(value)
+        self._by_name: dict[str, str] | None = None
+        #: Characters in the names and values.
+        self.size = sum(map(len, self._items)) + sum(map(len, self._items.values()))
 
     def __getitem__(self, name: str) -> str:
-        return self._by_name[name.lower()]
+        try:
+            return self._items[name]
+        except KeyError:
+            return self._lowered()[name.lower()]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._by_name
+        return isinstance(name, str) and (name in self._items or name.lower() in self._lowered())
+
+    def _lowered(self) -> dict[str, str]:
+        if self._by_name is None:
+            self._by_name = {name.lower(): value for name, value in self._items.items()}
+        return self._by_name
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
@@ -76,10 +87,6 @@ class RecordedHeaders(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return repr(self._items)
-
-    def size(self) -> int:
-        """Characters in the names and values."""
-        return sum(len(name) + len(value) for name, value in self._items.items())
 
 
 @attrs.frozen(kw_only=True)
@@ -141,7 +148,7 @@ class History(Generic[T]):
         count = len(self._items)
         if self._max_count is not None and count > self._max_count:
             return True
-        return self._max_bytes is not None and count > 1 and self.bytes > self._max_bytes
+        return self._max_bytes is not None and self.bytes > self._max_bytes and count > 1
 
     def clear(self) -> None:
         """Forget every record."""

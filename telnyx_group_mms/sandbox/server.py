@@ -31,7 +31,7 @@ _SHUTDOWN_TIMEOUT = 0.5
 
 
 def _request_size(request: RecordedRequest) -> int:
-    return len(request.body) + request.headers.size()
+    return len(request.body) + request.headers.size
 
 
 def _message_size(message: Message) -> int:
