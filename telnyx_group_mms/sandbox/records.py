@@ -10,12 +10,16 @@ from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
+from ..models import Message
+
 __all__ = [
     "DEFAULT_HISTORY_BYTES",
     "RECORD_OVERHEAD",
     "History",
     "RecordedHeaders",
     "RecordedRequest",
+    "message_size",
+    "request_size",
 ]
 
 T = TypeVar("T")
@@ -166,3 +170,14 @@ class History(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def request_size(request: RecordedRequest) -> int:
+    """What a recorded request counts for in its history, overhead aside."""
+    return len(request.body) + request.headers.size
+
+
+def message_size(message: Message) -> int:
+    """What a message counts for in its history, overhead aside: its texts and URLs."""
+    urls = [m.url for m in message.media] + [message.webhook_url, message.webhook_failover_url]
+    return len(message.text or "") + len(message.subject or "") + sum(len(u or "") for u in urls)

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from types import TracebackType
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -14,39 +15,22 @@ from ..errors import TelnyxError
 from ..loop_thread import LoopThread
 from ..models import Message
 from ..serialization import get_converter
-from ..url_checks import http_url_problem, is_loopback_host
 from .app import API_PREFIX, GroupMmsHandler, build_app
 from .control import ControlHandler, SandboxStats
 from .faults import FaultPlan, FaultRates, RateLimiter
 from .host_guard import ANY_ADDRESS, HostPolicy, host_guard
 from .queues import SenderQueueBook, SenderQueues
-from .records import DEFAULT_HISTORY_BYTES, History, RecordedRequest
-from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher
+from .records import DEFAULT_HISTORY_BYTES, History, RecordedRequest, message_size, request_size
+from .settings_checks import check_settings
+from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher, attempt_size
 from .wire import Account
 
 __all__ = ["Sandbox"]
 
+T = TypeVar("T")
+
 # How long stopping waits for requests in flight (a delay fault, say) before cutting them.
 _SHUTDOWN_TIMEOUT = 0.5
-
-
-def _request_size(request: RecordedRequest) -> int:
-    return len(request.body) + request.headers.size
-
-
-def _message_size(message: Message) -> int:
-    urls = [m.url for m in message.media] + [message.webhook_url, message.webhook_failover_url]
-    return len(message.text or "") + len(message.subject or "") + sum(len(u or "") for u in urls)
-
-
-def _attempt_size(attempt: WebhookAttempt) -> int:
-    return len(attempt.url)
-
-
-def _check_webhook_url(name: str, url: str | None) -> None:
-    problem = None if url is None else http_url_problem(url)
-    if problem is not None:
-        raise ValueError(f"{name} {url!r} {problem}")
 
 
 class Sandbox:
@@ -125,22 +109,14 @@ class Sandbox:
         max_history_bytes: int | None = DEFAULT_HISTORY_BYTES,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if api_key is not None and not api_key.strip():
-            raise ValueError("api_key must not be empty; leave it None to accept any key")
-        if api_key is None and not is_loopback_host(host):
-            raise ValueError(
-                f"a sandbox listening beyond loopback (host {host!r}) needs an api_key: "
-                "without one, anyone who can reach it could read what it records"
-            )
-        for name, limit in (("max_history", max_history), ("max_history_bytes", max_history_bytes)):
-            if limit is not None and limit < 0:
-                raise ValueError(f"{name} must not be negative, got {limit}")
-        if not 0 <= port <= 65535:
-            raise ValueError(f"port must be between 0 and 65535, got {port!r}")
-        if webhook_max_attempts < 1:
-            raise ValueError(f"webhook_max_attempts must be at least 1, got {webhook_max_attempts}")
-        _check_webhook_url("webhook_url", webhook_url)
-        _check_webhook_url("webhook_failover_url", webhook_failover_url)
+        check_settings(
+            host=host,
+            port=port,
+            api_key=api_key,
+            webhook_urls={"webhook_url": webhook_url, "webhook_failover_url": webhook_failover_url},
+            webhook_max_attempts=webhook_max_attempts,
+            history_limits={"max_history": max_history, "max_history_bytes": max_history_bytes},
+        )
         self._host = host
         self._hosts = HostPolicy.listening_on(host, extra=allowed_hosts)
         self._port = port
@@ -158,13 +134,13 @@ class Sandbox:
             None if sender_queues is None else SenderQueueBook(sender_queues, clock=self._clock)
         )
         self._converter = get_converter()
-        self._messages = History(
-            max_count=max_history, max_bytes=max_history_bytes, size=_message_size
-        )
-        self._requests = History(
-            max_count=max_history, max_bytes=max_history_bytes, size=_request_size
-        )
-        attempts = History(max_count=max_history, max_bytes=max_history_bytes, size=_attempt_size)
+
+        def bounded(size: Callable[[T], int]) -> History[T]:
+            return History(max_count=max_history, max_bytes=max_history_bytes, size=size)
+
+        self._messages = bounded(message_size)
+        self._requests = bounded(request_size)
+        attempts = bounded(attempt_size)
         try:
             signer: Signer | None = Signer()
         except ImportError:

@@ -29,7 +29,7 @@ from .wire import message_json, now
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-__all__ = ["DeliveryOutcomes", "Signer", "WebhookAttempt", "WebhookDispatcher"]
+__all__ = ["DeliveryOutcomes", "Signer", "WebhookAttempt", "WebhookDispatcher", "attempt_size"]
 
 logger = logging.getLogger("telnyx_group_mms.sandbox")
 
@@ -101,6 +101,11 @@ class WebhookAttempt:
     def ok(self) -> bool:
         """True when the receiver answered 2xx."""
         return self.status is not None and 200 <= self.status < 300
+
+
+def attempt_size(attempt: WebhookAttempt) -> int:
+    """What an attempt counts for in its history, overhead aside: its URL."""
+    return len(attempt.url)
 
 
 class Signer:
