@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import attrs
 
 from .errors import RequestValidationError
 from .numbers import E164, SHORT_CODE
+from .url_checks import http_url_problem
 
 __all__ = ["MAX_MEDIA_URLS", "MAX_RECIPIENTS", "GroupMmsRequest"]
 
@@ -16,8 +16,6 @@ __all__ = ["MAX_MEDIA_URLS", "MAX_RECIPIENTS", "GroupMmsRequest"]
 MAX_RECIPIENTS = 8
 #: At most this many media URLs per message.
 MAX_MEDIA_URLS = 10
-
-_HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def _fail(field: str, problem: str) -> RequestValidationError:
@@ -57,8 +55,9 @@ def _check_url(field: str, value: object) -> None:
     if not isinstance(value, str):
         raise _fail(field, f"must be a string, not {type(value).__name__}")
     _check_sendable(field, value)
-    if _HTTP_URL.fullmatch(value) is None:
-        raise _fail(field, f"{value!r} is not an http(s) URL")
+    problem = http_url_problem(value)
+    if problem is not None:
+        raise _fail(field, f"{value!r} {problem}")
 
 
 @attrs.frozen(kw_only=True)
@@ -73,7 +72,9 @@ class GroupMmsRequest:
         to: 1 to 8 distinct recipients, each +E.164 or a 5-6 digit short code.
         text: The message body; when given, not empty.
         subject: The MMS subject line.
-        media_urls: Up to 10 http(s) URLs; the media must total under 1 MB.
+        media_urls: Up to 10 http(s) URLs; the media must total under 1 MB. Every URL
+            must be well formed: a host name or IP address (IPv6 in brackets), a port
+            from 1 to 65535 if any, no user name or password, no spaces.
         webhook_url: Where Telnyx posts delivery updates for this message.
         webhook_failover_url: Where they go if ``webhook_url`` fails.
         use_profile_webhooks: Also use the messaging profile's webhooks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import string
 from collections.abc import Callable
@@ -52,20 +53,56 @@ def is_utf8(value: str) -> bool:
 
 
 def is_http_url(value: str) -> bool:
+    # Written from the rules, not from urllib: scheme, then an authority that is a host
+    # (a DNS name, or IPv6 in brackets) and an optional port; no spaces or controls.
+    if not is_utf8(value) or any(c.isspace() or is_control(c) for c in value):
+        return False
     lower = value.lower()
     for scheme in ("http://", "https://"):
         if lower.startswith(scheme):
-            rest = value[len(scheme) :]
-            host = rest
+            authority = value[len(scheme) :]
             for sep in "/?#":
-                host = host.split(sep, 1)[0]
-            return (
-                bool(host)
-                and "@" not in host
-                and not any(c.isspace() for c in rest)
-                and is_utf8(value)
-            )
+                authority = authority.split(sep, 1)[0]
+            return is_authority(authority)
     return False
+
+
+def is_control(c: str) -> bool:
+    return ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F
+
+
+def is_authority(authority: str) -> bool:
+    if "@" in authority:
+        return False
+    if authority.startswith("["):
+        host, closed, after = authority[1:].partition("]")
+        if not closed or (after and not after.startswith(":")):
+            return False
+        return is_ipv6(host) and is_port(after[1:])
+    if "[" in authority or "]" in authority:
+        return False
+    host, _, port = authority.partition(":")
+    return is_host_name(host) and is_port(port)
+
+
+def is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return "%" not in host
+
+
+def is_host_name(host: str) -> bool:
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    return len(host) <= 253 and all(
+        label and len(label) <= 63 and all(c.isalnum() or c in "-_" for c in label)
+        for label in labels
+    )
+
+
+def is_port(port: str) -> bool:
+    return port == "" or (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535)
 
 
 numbers = st.one_of(
@@ -76,6 +113,11 @@ numbers = st.one_of(
 )
 urls = st.one_of(
     st.from_regex(r"(https?|HTTP|ftp)://[a-z.]{0,12}(/[ -~]{0,10})?", fullmatch=True),
+    # Authorities near the edges: brackets, ports, user names, stray colons.
+    st.from_regex(
+        r"https?://(\[?[a-f0-9:.]{0,8}\]?|[a-z]{1,3}@?[a-z]{0,3})(:[0-9a-z+]{0,6})?[/?#]?",
+        fullmatch=True,
+    ),
     st.text(max_size=30),
     st.builds("https://example.com/{}".format, fuzz.any_text),
 )

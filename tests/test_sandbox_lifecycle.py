@@ -167,7 +167,14 @@ def test_stop_does_not_wait_long_for_a_request_held_by_a_delay_fault() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"port": 70000}, {"webhook_url": "ftp://x"}, {"webhook_max_attempts": 0}, {"mps": 0}],
+    [
+        {"port": 70000},
+        {"webhook_url": "ftp://x"},
+        {"webhook_url": "http://[::1/x"},
+        {"webhook_max_attempts": 0},
+        {"mps": 0},
+        {"host": "0.0.0.0"},  # beyond loopback, without an api_key
+    ],
 )
 def test_impossible_settings_are_refused(options: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - several messages

@@ -70,6 +70,15 @@ BAD_BODIES = [
         _body(webhook_failover_url="https://"), "10003", "/webhook_failover_url", id="failover"
     ),
     pytest.param(
+        _body(webhook_url="http://[::1/x"), "10003", "/webhook_url", id="webhook_url bracket"
+    ),
+    pytest.param(
+        _body(webhook_failover_url="http://h:99999/"), "10003", "/webhook_failover_url", id="port"
+    ),
+    pytest.param(
+        _body(media_urls=["https://[::1]x/a.png"]), "10003", "/media_urls/0", id="after bracket"
+    ),
+    pytest.param(
         _body(use_profile_webhooks="yes"),
         "10015",
         "/use_profile_webhooks",

@@ -8,7 +8,16 @@ import signal
 
 import click
 
-from ..sandbox import DeliveryOutcomes, Fault, FaultRates, Sandbox, SenderQueues
+from ..sandbox import (
+    DEFAULT_HISTORY_BYTES,
+    DeliveryOutcomes,
+    Fault,
+    FaultRates,
+    Sandbox,
+    SenderQueues,
+)
+from ..sandbox.host_guard import ANY_ADDRESS
+from ..url_checks import is_loopback_host
 from .errors import Failure, SettingError
 
 # By default a long-running sandbox keeps this many recent requests and messages in memory.
@@ -81,7 +90,16 @@ _POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True,
+    help="Address to listen on. Beyond loopback (0.0.0.0, a LAN address) --api-key is "
+    "required.",
+)  # fmt: skip
+@click.option(
+    "--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
+    help="Also answer requests addressed to this name (a proxy's, a container's); by "
+    "default only the --host address and localhost (any address with 0.0.0.0). Repeatable.",
+)  # fmt: skip
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
     help="Port to listen on (0: any free port).",
@@ -127,7 +145,14 @@ _POSITIVE = click.FloatRange(min=0, min_open=True)
 )  # fmt: skip
 @click.option(
     "--max-history", type=click.IntRange(min=1), default=_HISTORY, show_default=True,
-    help="Recent requests and messages kept, and listed at GET /_sandbox/messages.",
+    help="Recent requests, messages and webhook attempts kept (each); the messages are "
+    "listed at GET /_sandbox/messages.",
+)  # fmt: skip
+@click.option(
+    "--max-history-bytes", type=click.IntRange(min=1), default=DEFAULT_HISTORY_BYTES,
+    metavar="BYTES",
+    help="Bytes of recent requests, messages and webhook attempts kept (each; a record "
+    "counts its bodies, texts and URLs plus 1 KiB) [default: 67108864, 64 MiB].",
 )  # fmt: skip
 @click.option("--webhook-url", metavar="URL", help="Default webhook URL for delivery updates.")
 @click.option("--webhook-failover-url", metavar="URL", help="Default failover webhook URL.")
@@ -138,6 +163,7 @@ _POSITIVE = click.FloatRange(min=0, min_open=True)
 def sandbox(
     *,
     host: str,
+    allowed_hosts: tuple[str, ...],
     port: int,
     api_key: str | None,
     fault_rates: FaultRates | None,
@@ -150,6 +176,7 @@ def sandbox(
     max_queue_seconds: float | None,
     time_scale: float | None,
     max_history: int,
+    max_history_bytes: int,
     webhook_url: str | None,
     webhook_failover_url: str | None,
     delivery_failure_rate: float,
@@ -161,6 +188,11 @@ def sandbox(
     GET /_sandbox/stats (counts of requests, accepted messages, requests in flight and
     faults served) and GET /_sandbox/messages?offset=N&limit=M (accepted messages).
     """
+    if api_key is None and not is_loopback_host(host):
+        raise SettingError(
+            f"--api-key is required with --host {host or repr(host)}: beyond loopback, anyone "
+            "who can reach the sandbox could read the numbers and texts it records"
+        )
     queue_settings = {
         "long_code_mps": long_code_mps,
         "toll_free_mps": toll_free_mps,
@@ -170,6 +202,7 @@ def sandbox(
     try:
         box = Sandbox(
             host=host,
+            allowed_hosts=allowed_hosts,
             port=port,
             api_key=api_key,
             fault_rates=fault_rates,
@@ -180,6 +213,7 @@ def sandbox(
             webhook_failover_url=webhook_failover_url,
             delivery=DeliveryOutcomes(failure_rate=delivery_failure_rate),
             max_history=max_history,
+            max_history_bytes=max_history_bytes,
         )
     except (ValueError, ImportError) as exc:
         raise SettingError(str(exc)) from exc
@@ -198,8 +232,49 @@ async def _serve(box: Sandbox) -> None:
             await stack.enter_async_context(box)
         except OSError as exc:
             raise Failure(f"cannot listen on {box.base_url}: {exc.strerror or exc}") from exc
-        click.echo(f"Telnyx sandbox listening at {box.base_url} (Ctrl-C to stop)")
-        click.echo(f"  export TELNYX_BASE_URL={box.base_url}")
-        if box.public_key is not None:
-            click.echo(f"  export TELNYX_PUBLIC_KEY={box.public_key}")
+        for line in announcement(box):
+            click.echo(line)
         await stop.wait()
+
+
+def announcement(box: Sandbox) -> list[str]:
+    """What the command prints once listening: where, and ``export`` lines a client can use.
+
+    The client sends its key over plain http only to loopback, so the base URL printed is
+    always a loopback one: this machine's way in when listening on every interface, or
+    the near end of an SSH tunnel when listening on another address.
+    """
+    if is_loopback_host(box.host):
+        return [
+            f"Telnyx sandbox listening at {box.base_url} (Ctrl-C to stop)",
+            *_exports(box.base_url, box.public_key),
+        ]
+    everywhere = box.host in ANY_ADDRESS
+    where = f"every interface ({box.host or '*'})" if everywhere else box.host
+    # Listening everywhere, a client here connects to loopback; else to the address.
+    target = ANY_ADDRESS[box.host] if everywhere else box.host
+    tunnel = f"{box.port}:{f'[{target}]' if ':' in target else target}:{box.port}"
+    return [
+        f"Telnyx sandbox listening on {where}, port {box.port} (Ctrl-C to stop)",
+        "  # Plain http is refused beyond loopback (the key would cross the network in",
+        "  # clear text), so "
+        + (
+            "the URL below works on this machine. Elsewhere, run"
+            if everywhere
+            else "reach it through a tunnel: run"
+        ),
+        f"  #   ssh -N -L {tunnel} THIS_HOST",
+        "  # where the client runs and use the URL below there, or serve the sandbox",
+        "  # through an https proxy (name it with --allow-host).",
+        # Every interface includes loopback; one other address needs the tunnel's near end.
+        *_exports(
+            box.base_url if everywhere else f"http://127.0.0.1:{box.port}/v2", box.public_key
+        ),
+    ]
+
+
+def _exports(base_url: str, public_key: str | None) -> list[str]:
+    lines = [f"  export TELNYX_BASE_URL={base_url}"]
+    if public_key is not None:
+        lines.append(f"  export TELNYX_PUBLIC_KEY={public_key}")
+    return lines

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable
 
-import attrs
 import cattrs
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ..models import Message, MessageError
 from ..protocol import GROUP_MMS_PATH, compact_json
 from .faults import Fault, FaultKind, FaultPlan, RateLimiter, seconds_text
 from .queues import SenderQueueBook
+from .records import RecordedRequest
 from .wire import Account, api_error, build_message, error_json, message_json, now, parse_request
 
 __all__ = [
     "API_PREFIX",
     "GroupMmsHandler",
-    "RecordedRequest",
     "authorized_token",
     "build_app",
     "errors_response",
@@ -43,36 +41,6 @@ _STATUS_CODES = {
 }
 
 
-def _redacted(headers: Mapping[str, str]) -> str:
-    # A repr lands in test reports and CI logs: never with the key a client sent.
-    shown = {k: "<redacted>" if k.lower() == "authorization" else v for k, v in headers.items()}
-    return repr(shown)
-
-
-@attrs.frozen(kw_only=True)
-class RecordedRequest:
-    """One request the sandbox received, as it arrived.
-
-    ``headers`` holds them all, ``Authorization`` included; only the ``repr`` hides it.
-    """
-
-    method: str
-    path: str
-    headers: Mapping[str, str] = attrs.field(repr=_redacted)
-    body: bytes
-    arrived_at: float
-    """When its body had been read, on the sandbox's monotonic clock (``time.monotonic``
-    unless the sandbox was given another): compare arrivals, e.g. to see a pause."""
-
-    def json(self) -> Any:
-        """The body parsed as JSON.
-
-        Raises:
-            ValueError: The body is not JSON.
-        """
-        return json.loads(self.body)
-
-
 def authorized_token(request: web.Request, api_key: str | None) -> str | None:
     """The request's Bearer token if it may use the sandbox (``api_key``, or any when None)."""
     header = request.headers.get("Authorization")
@@ -88,9 +56,13 @@ def authorized_token(request: web.Request, api_key: str | None) -> str | None:
 class GroupMmsHandler:
     """Answers ``POST /v2/messages/group_mms`` the way Telnyx does.
 
-    Order of checks: authentication (401), the rate limit (429, code 10011), a fault if
+    Order of checks: authentication (401, before the body is read: a refused request is
+    counted, and nothing of it is kept), the rate limit (429, code 10011), a fault if
     one is due, the body (400), the sender's queue (429, code 40318, when ``queues`` is
     set and it is full), then the message is taken in and answered.
+
+    ``on_request`` gets each request once its body has been read, or ``None`` for one
+    refused for its key.
 
     Attributes:
         in_flight: Requests being answered right now (a delay fault holds one a while).
@@ -105,7 +77,7 @@ class GroupMmsHandler:
         faults: FaultPlan,
         limiter: RateLimiter | None,
         queues: SenderQueueBook | None,
-        on_request: Callable[[RecordedRequest], None],
+        on_request: Callable[[RecordedRequest | None], None],
         on_accept: Callable[[Message], None],
         webhook_url: str | None,
         webhook_failover_url: str | None,
@@ -133,25 +105,26 @@ class GroupMmsHandler:
             self.in_flight -= 1
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
+        headers = {"x-request-id": str(uuid.uuid4())}
+        token = authorized_token(request, self._api_key)
+        if token is None:
+            # Unread and unkept: whoever lacks the key cannot make the sandbox hold anything.
+            self._on_request(None)
+            return errors_response(401, [api_error("10009")], headers)
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             too_large = api_error("10015", "The request body is too large.")
-            return errors_response(413, [too_large], {"x-request-id": str(uuid.uuid4())})
+            return errors_response(413, [too_large], headers)
         self._on_request(
             RecordedRequest(
                 method=request.method,
                 path=request.path,
-                headers=dict(request.headers),
+                headers=request.headers,
                 body=body,
                 arrived_at=self._clock(),
             )
         )
-        headers = {"x-request-id": str(uuid.uuid4())}
-
-        token = authorized_token(request, self._api_key)
-        if token is None:
-            return errors_response(401, [api_error("10009")], headers)
 
         if self._limiter is not None:
             verdict = self._limiter.take(token)
@@ -228,11 +201,14 @@ async def _not_found(request: web.Request) -> web.Response:
 
 
 def build_app(
-    handler: GroupMmsHandler, *, control_routes: Iterable[web.AbstractRouteDef] = ()
+    handler: GroupMmsHandler,
+    *,
+    control_routes: Iterable[web.AbstractRouteDef] = (),
+    middlewares: Iterable[Middleware] = (),
 ) -> web.Application:
     """The application: the group MMS endpoint, the sandbox's own control routes, and
-    Telnyx-shaped 404s everywhere else."""
-    app = web.Application()
+    Telnyx-shaped 404s everywhere else, every request going through ``middlewares``."""
+    app = web.Application(middlewares=middlewares)
     app.router.add_post(API_PREFIX + GROUP_MMS_PATH, handler.handle)
     app.router.add_routes(control_routes)
     app.router.add_route("*", "/{tail:.*}", _not_found)

@@ -3,14 +3,14 @@
 ``GET /_sandbox/stats`` and ``GET /_sandbox/messages`` are not Telnyx's API: they live
 outside ``/v2`` and a real client never calls them. Because messages carry phone numbers
 and text, they answer only requests authenticated as the API is (the sandbox's key, or
-any Bearer token when it was started without one).
+any Bearer token when it was started without one, which it allows only on loopback),
+and addressed to it (see :mod:`.host_guard`).
 """
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
@@ -20,6 +20,7 @@ from aiohttp import web
 from ..models import Message
 from ..protocol import compact_json
 from .app import authorized_token, errors_response
+from .records import History
 from .wire import api_error, message_json
 
 __all__ = ["CONTROL_PREFIX", "MAX_PAGE", "ControlHandler", "SandboxStats"]
@@ -71,7 +72,7 @@ class ControlHandler:
         converter: cattrs.Converter,
         api_key: str | None,
         stats: Callable[[], SandboxStats],
-        messages: Callable[[], Sequence[Message]],
+        messages: History[Message],
     ) -> None:
         self._converter = converter
         self._api_key = api_key
@@ -102,15 +103,14 @@ class ControlHandler:
         """
         if authorized_token(request, self._api_key) is None:
             return _unauthorized()
-        history = self._messages()
+        history = self._messages
         try:
             offset = _int_param(request, "offset", 0, 0, len(history))
             limit = _int_param(request, "limit", MAX_PAGE, 1, MAX_PAGE)
         except ValueError as exc:
             return _bad_query(str(exc))
-        page = itertools.islice(history, offset, offset + limit)
         body = {
-            "data": [message_json(self._converter, m) for m in page],
+            "data": [message_json(self._converter, m) for m in history.page(offset, limit)],
             "meta": {"offset": offset, "limit": limit, "total": len(history)},
         }
         return web.json_response(text=compact_json(body))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, deque
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from types import TracebackType
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -14,22 +15,22 @@ from ..errors import TelnyxError
 from ..loop_thread import LoopThread
 from ..models import Message
 from ..serialization import get_converter
-from .app import API_PREFIX, GroupMmsHandler, RecordedRequest, build_app
+from .app import API_PREFIX, GroupMmsHandler, build_app
 from .control import ControlHandler, SandboxStats
 from .faults import FaultPlan, FaultRates, RateLimiter
+from .host_guard import ANY_ADDRESS, HostPolicy, host_guard
 from .queues import SenderQueueBook, SenderQueues
-from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher
+from .records import DEFAULT_HISTORY_BYTES, History, RecordedRequest, message_size, request_size
+from .settings_checks import check_settings
+from .webhooks import DeliveryOutcomes, Signer, WebhookAttempt, WebhookDispatcher, attempt_size
 from .wire import Account
 
 __all__ = ["Sandbox"]
 
+T = TypeVar("T")
+
 # How long stopping waits for requests in flight (a delay fault, say) before cutting them.
 _SHUTDOWN_TIMEOUT = 0.5
-
-
-def _check_webhook_url(name: str, url: str | None) -> None:
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise ValueError(f"{name} must be an http(s) URL, got {url!r}")
 
 
 class Sandbox:
@@ -46,7 +47,14 @@ class Sandbox:
     (authenticated like the API; see :mod:`telnyx_group_mms.sandbox.control`).
 
     Args:
-        host: The address to listen on.
+        host: The address to listen on. Beyond loopback (``0.0.0.0``, a LAN address)
+            an ``api_key`` is required, since anyone who can reach the sandbox could
+            otherwise read the numbers and texts it keeps.
+        allowed_hosts: More names to answer to in the ``Host`` header (a proxy's, a
+            container's). By default it answers only requests addressed to ``host``,
+            ``localhost`` and, when listening on every interface, this machine's name
+            and any IP address; others get 421, so that a web page cannot read it
+            through DNS rebinding.
         port: The port; 0 picks a free one (read it back from :attr:`port`).
         api_key: Accept only this Bearer token; by default any non-empty token.
         fault_rates: Random faults; see :class:`FaultRates`. Scripted faults go through
@@ -64,7 +72,13 @@ class Sandbox:
         delivery: How recipients fare in ``message.finalized``; all delivered by default.
         webhook_max_attempts: POSTs per URL and event before giving up on that URL.
         webhook_retry_delay: Seconds before the first webhook retry (doubling after).
-        max_history: Keep at most this many recent requests and messages (all by default).
+        max_history: Keep at most this many recent requests, messages and webhook
+            attempts each (no count limit by default).
+        max_history_bytes: Keep at most about this many bytes of each of the three
+            (:data:`DEFAULT_HISTORY_BYTES`, 64 MiB, by default; ``None`` for no limit).
+            A record counts its content (a request's body and headers; a message's
+            text, subject and URLs; an attempt's URL) plus 1 KiB; the oldest go first,
+            and the newest is always kept.
         clock: The monotonic clock the rate limit, the sender queues and
             :attr:`RecordedRequest.arrived_at` read; tests may freeze it.
 
@@ -81,6 +95,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
+        allowed_hosts: Iterable[str] = (),
         fault_rates: FaultRates | None = None,
         seed: int | None = None,
         mps: int | None = None,
@@ -91,17 +106,19 @@ class Sandbox:
         webhook_max_attempts: int = 3,
         webhook_retry_delay: float = 0.1,
         max_history: int | None = None,
+        max_history_bytes: int | None = DEFAULT_HISTORY_BYTES,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if api_key is not None and not api_key.strip():
-            raise ValueError("api_key must not be empty; leave it None to accept any key")
-        if not 0 <= port <= 65535:
-            raise ValueError(f"port must be between 0 and 65535, got {port!r}")
-        if webhook_max_attempts < 1:
-            raise ValueError(f"webhook_max_attempts must be at least 1, got {webhook_max_attempts}")
-        _check_webhook_url("webhook_url", webhook_url)
-        _check_webhook_url("webhook_failover_url", webhook_failover_url)
+        check_settings(
+            host=host,
+            port=port,
+            api_key=api_key,
+            webhook_urls={"webhook_url": webhook_url, "webhook_failover_url": webhook_failover_url},
+            webhook_max_attempts=webhook_max_attempts,
+            history_limits={"max_history": max_history, "max_history_bytes": max_history_bytes},
+        )
         self._host = host
+        self._hosts = HostPolicy.listening_on(host, extra=allowed_hosts)
         self._port = port
         self._api_key = api_key
         self._webhook_url = webhook_url
@@ -117,6 +134,13 @@ class Sandbox:
             None if sender_queues is None else SenderQueueBook(sender_queues, clock=self._clock)
         )
         self._converter = get_converter()
+
+        def bounded(size: Callable[[T], int]) -> History[T]:
+            return History(max_count=max_history, max_bytes=max_history_bytes, size=size)
+
+        self._messages = bounded(message_size)
+        self._requests = bounded(request_size)
+        attempts = bounded(attempt_size)
         try:
             signer: Signer | None = Signer()
         except ImportError:
@@ -131,10 +155,9 @@ class Sandbox:
             max_attempts=webhook_max_attempts,
             retry_delay=webhook_retry_delay,
             time_scale=1.0 if sender_queues is None else sender_queues.time_scale,
+            attempts=attempts,
         )
         self._public_key = None if signer is None else signer.public_key
-        self._messages: deque[Message] = deque(maxlen=max_history)
-        self._requests: deque[RecordedRequest] = deque(maxlen=max_history)
         self._request_count = 0
         self._accepted_count = 0
         self._handler: GroupMmsHandler | None = None
@@ -146,9 +169,20 @@ class Sandbox:
 
     @property
     def base_url(self) -> str:
-        """The API root to give a client, e.g. ``http://127.0.0.1:41234/v2``."""
-        host = f"[{self._host}]" if ":" in self._host else self._host
+        """The API root to give a client, e.g. ``http://127.0.0.1:41234/v2``.
+
+        For a sandbox listening on every interface (``0.0.0.0``, ``::``), the loopback
+        address: the one a client on this machine can use.
+        """
+        host = ANY_ADDRESS.get(self._host, self._host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
         return f"http://{host}:{self.port}{API_PREFIX}"
+
+    @property
+    def host(self) -> str:
+        """The address it listens on, as given."""
+        return self._host
 
     @property
     def port(self) -> int:
@@ -162,17 +196,24 @@ class Sandbox:
 
     @property
     def messages(self) -> list[Message]:
-        """The messages accepted so far, oldest first."""
-        return list(self._messages)
+        """The messages accepted so far (the most recent, within the history's limits),
+        oldest first."""
+        return self._messages.snapshot()
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far (rejected ones too), oldest first."""
-        return list(self._requests)
+        """The requests received so far (the most recent, within the history's limits),
+        refused ones too, oldest first.
+
+        Except one refused for its key (401): it is counted, but nothing of it is kept,
+        so that a caller without the key cannot make the sandbox hold anything.
+        """
+        return self._requests.snapshot()
 
     @property
     def request_count(self) -> int:
-        """How many requests arrived since start or :meth:`reset` (``max_history`` aside)."""
+        """How many requests arrived since start or :meth:`reset` (history limits aside),
+        those refused for their key included."""
         return self._request_count
 
     @property
@@ -198,8 +239,9 @@ class Sandbox:
 
     @property
     def webhook_attempts(self) -> list[WebhookAttempt]:
-        """Every webhook POST made so far, oldest first."""
-        return list(self._dispatcher.attempts)
+        """The webhook POSTs made so far (the most recent, within the history's limits),
+        oldest first."""
+        return self._dispatcher.attempts.snapshot()
 
     def reset(self) -> None:
         """Forget requests, messages, counts, webhook attempts, scripted faults, rate windows
@@ -224,9 +266,10 @@ class Sandbox:
 
     # -- life cycle ----------------------------------------------------------------------
 
-    def _record(self, request: RecordedRequest) -> None:
+    def _record(self, request: RecordedRequest | None) -> None:
         self._request_count += 1
-        self._requests.append(request)
+        if request is not None:
+            self._requests.append(request)
 
     def _accept(self, message: Message) -> None:
         self._accepted_count += 1
@@ -253,10 +296,12 @@ class Sandbox:
             converter=self._converter,
             api_key=self._api_key,
             stats=lambda: self.stats,
-            messages=lambda: self._messages,
+            messages=self._messages,
         )
         runner = web.AppRunner(
-            build_app(handler, control_routes=control.routes()),
+            build_app(
+                handler, control_routes=control.routes(), middlewares=[host_guard(self._hosts)]
+            ),
             handle_signals=False,
             access_log=None,
             shutdown_timeout=_SHUTDOWN_TIMEOUT,

@@ -8,12 +8,14 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import random
 import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
@@ -21,12 +23,13 @@ import cattrs
 
 from .._version import __version__
 from ..models import FINAL_STATUSES, Message, MessageError, Recipient, RecipientStatus
+from .records import History
 from .wire import message_json, now
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-__all__ = ["DeliveryOutcomes", "Signer", "WebhookAttempt", "WebhookDispatcher"]
+__all__ = ["DeliveryOutcomes", "Signer", "WebhookAttempt", "WebhookDispatcher", "attempt_size"]
 
 logger = logging.getLogger("telnyx_group_mms.sandbox")
 
@@ -100,6 +103,11 @@ class WebhookAttempt:
         return self.status is not None and 200 <= self.status < 300
 
 
+def attempt_size(attempt: WebhookAttempt) -> int:
+    """What an attempt counts for in its history, overhead aside: its URL."""
+    return len(attempt.url)
+
+
 class Signer:
     """An ed25519 key pair that signs webhooks as Telnyx does.
 
@@ -131,6 +139,7 @@ class WebhookDispatcher:
         self,
         *,
         converter: cattrs.Converter,
+        attempts: History[WebhookAttempt],
         signer: Signer | None,
         outcomes: DeliveryOutcomes,
         seed: int | None,
@@ -155,7 +164,8 @@ class WebhookDispatcher:
         self._session: aiohttp.ClientSession | None = None
         self._limit: asyncio.Semaphore | None = None
         self._warned = False
-        self.attempts: list[WebhookAttempt] = []
+        #: Every POST made, within the limits the sandbox set on its history.
+        self.attempts = attempts
 
     def schedule(self, message: Message) -> None:
         """Start delivering ``message``'s webhooks, if it has a webhook URL."""
@@ -242,7 +252,7 @@ class WebhookDispatcher:
                 if generation != self._generation:
                     return  # the sandbox was reset: this message is forgotten
                 attempt += 1
-                status = await self._post(url, {"data": data, "meta": _meta(attempt, url)})
+                status, failure = await self._post(url, {"data": data, "meta": _meta(attempt, url)})
                 if generation != self._generation:
                     return
                 self.attempts.append(
@@ -258,8 +268,20 @@ class WebhookDispatcher:
                 )
                 if status is not None and 200 <= status < 300:
                     return
+                # One line per failed attempt, so a dead receiver shows; no number, no
+                # text, and the URL without its query (which may carry a token).
+                logger.warning(
+                    "sandbox webhook %s for message %s: POST to %s failed (%s), try %d of %d",
+                    event_type,
+                    payload.id,
+                    _shown(url),
+                    failure or f"answered {status}",
+                    tries + 1,
+                    self._max_attempts,
+                )
 
-    async def _post(self, url: str, envelope: dict[str, Any]) -> int | None:
+    async def _post(self, url: str, envelope: dict[str, Any]) -> tuple[int | None, str | None]:
+        """The receiver's status, or ``None`` and why it could not be had."""
         assert self._signer is not None
         if self._session is None:
             self._session = aiohttp.ClientSession(
@@ -274,11 +296,17 @@ class WebhookDispatcher:
             "telnyx-signature-ed25519": self._signer.sign(timestamp, body),
         }
         try:
-            async with self._session.post(url, data=body, headers=headers) as response:
+            # A redirect is the receiver's answer, not an errand: following a 303 would
+            # let a webhook_url make the sandbox GET any other URL.
+            async with self._session.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 await response.read()
-                return response.status
-        except (aiohttp.ClientError, TimeoutError):
-            return None
+                return response.status, None
+        except TimeoutError:
+            return None, f"no answer within {self._timeout:g} s"
+        except aiohttp.ClientError as exc:
+            return None, _reason(exc)
 
     async def drain(self) -> None:
         """Wait until every scheduled delivery has finished (retries included)."""
@@ -314,6 +342,20 @@ def _not_before(current: datetime, received_at: datetime | None, wait: float) ->
     if received_at is None or not wait:
         return current
     return max(current, received_at + timedelta(seconds=wait))
+
+
+def _reason(exc: aiohttp.ClientError) -> str:
+    """What went wrong, briefly: the error's class, and the system's word for it if any."""
+    name = type(exc).__name__
+    errno = getattr(exc, "errno", None)
+    if isinstance(errno, int) and errno > 0:
+        return f"{name}: {os.strerror(errno)}"
+    strerror = getattr(exc, "strerror", None)
+    return f"{name}: {strerror}" if isinstance(strerror, str) and strerror else name
+
+
+def _shown(url: str) -> str:
+    return urlsplit(url)._replace(query="", fragment="").geturl()
 
 
 def _meta(attempt: int, url: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 import cattrs
@@ -32,6 +31,7 @@ from ..models import (
     RecipientStatus,
     Sender,
 )
+from ..url_checks import http_url_problem
 
 __all__ = [
     "MAX_MEDIA_URLS",
@@ -279,17 +279,12 @@ def _is_unicode(text: str) -> bool:
 
 
 def _check_url(value: object, pointer: str) -> Iterator[MessageError]:
-    if (
-        not isinstance(value, str)
-        or len(value) > _MAX_URL_LENGTH
-        or any(c.isspace() for c in value)
-        or not _is_unicode(value)
-    ):
+    if not isinstance(value, str) or len(value) > _MAX_URL_LENGTH:
         yield api_error("10003", "The URL is invalid, malformed, or too long.", pointer=pointer)
         return
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        yield api_error("10003", f"{value!r} is not an http(s) URL.", pointer=pointer)
+    problem = http_url_problem(value)
+    if problem is not None:
+        yield api_error("10003", f"{value!r} {problem}.", pointer=pointer)
 
 
 def now() -> datetime:
