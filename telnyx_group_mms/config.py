@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import platform
 import re
@@ -13,6 +12,7 @@ import attrs
 from ._version import __version__
 from .errors import TelnyxError
 from .retry import RetryPolicy
+from .url_checks import http_url_problem, is_loopback_host
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -71,17 +71,6 @@ class ClientConfig:
         }
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-# A DNS name once IDNA-encoded (underscores too: some internal names have them).
-_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?", re.ASCII)
 _USERINFO = re.compile(r"^([^:/?#]*://)[^/]*@")
 _QUERY_OR_FRAGMENT = re.compile(r"[?#].*", re.DOTALL)
 
@@ -89,20 +78,6 @@ _QUERY_OR_FRAGMENT = re.compile(r"[?#].*", re.DOTALL)
 def _shown(url: str) -> str:
     """The URL as an error may quote it: never a user name, password, query or fragment."""
     return _QUERY_OR_FRAGMENT.sub("?...", _USERINFO.sub(r"\1***@", url))
-
-
-def _valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return True
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    return _HOST_NAME.fullmatch(ascii_host) is not None
 
 
 def check_base_url(url: str, *, setting: str = "base_url") -> str:
@@ -139,7 +114,7 @@ def check_base_url(url: str, *, setting: str = "base_url") -> str:
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host:
         raise TelnyxError(f"{shown} is not an http(s) URL with a host")
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise TelnyxError(
             f"{shown} is plain http off loopback; the API key would travel in clear "
             "text. Use https (plain http is allowed only for 127.0.0.0/8, ::1 and localhost)"
@@ -151,8 +126,11 @@ def check_base_url(url: str, *, setting: str = "base_url") -> str:
         )
     if "?" in url or "#" in url:
         raise TelnyxError(f"{shown} has a query or a fragment; give the API root only")
-    if not _valid_host(host):
-        raise TelnyxError(f"{shown} does not name a valid host")
+    # The rest is what any URL the client sends to must be (one reading, the request
+    # model's and the sandbox's too).
+    problem = http_url_problem(url)
+    if problem is not None:
+        raise TelnyxError(f"{shown} {problem}")
     return url.rstrip("/")
 
 
