@@ -72,6 +72,9 @@ if TYPE_CHECKING:
         AuthenticationError as AuthenticationError,
     )
     from .errors import (
+        BackendUnavailableError as BackendUnavailableError,
+    )
+    from .errors import (
         BadRequestError as BadRequestError,
     )
     from .errors import (
@@ -207,6 +210,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncMessages": "resources",
     "AsyncTelnyx": "client",
     "AuthenticationError": "errors",
+    "BackendUnavailableError": "errors",
     "BadRequestError": "errors",
     "BatchStoppedError": "account_refusal",
     "BulkBadRow": "bulk_report",
@@ -270,6 +274,7 @@ __all__ = [
     "AsyncMessages",
     "AsyncTelnyx",
     "AuthenticationError",
+    "BackendUnavailableError",
     "BadRequestError",
     "BatchStoppedError",
     "BulkBadRow",

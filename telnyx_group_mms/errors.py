@@ -52,6 +52,23 @@ class TelnyxError(Exception):
     """Base class of every error this package raises."""
 
 
+class BackendUnavailableError(TelnyxError):
+    """A store or shared limit this client was configured with cannot be used.
+
+    Raised before anything is sent: the PostgreSQL or Redis server is unreachable, refuses
+    the credentials, or its driver is not installed. Nothing reached Telnyx.
+
+    Attributes:
+        backend: ``"postgresql"`` or ``"redis"``.
+        where: ``host:port/database`` (or ``host:port`` for Redis), never a password.
+    """
+
+    def __init__(self, message: str, *, backend: str, where: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.where = where
+
+
 class RequestValidationError(TelnyxError, ValueError):
     """A request was refused before anything was sent.
 

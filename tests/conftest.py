@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 from collections.abc import Iterator
 
@@ -9,6 +10,15 @@ import pytest
 import telnyx_group_mms as tgm
 
 from .scripted_server import ScriptedServer
+from .services import (
+    POSTGRES_VARIABLE,
+    REDIS_VARIABLE,
+    ThrowawayPostgres,
+    ThrowawayRedis,
+    fresh_postgres_schema,
+    fresh_redis_namespace,
+    unavailable,
+)
 
 # The pytest plugin is tested as a user would meet it: in a pytest run of its own.
 pytest_plugins = ["pytester"]
@@ -55,3 +65,41 @@ def no_asyncio_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         yield
     assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL of the shared PostgreSQL whose connections use a fresh schema, dropped afterwards."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_namespace() -> Iterator[tuple[str, str]]:
+    """(url, namespace) on the shared Redis; the namespace's keys are deleted afterwards."""
+    with fresh_redis_namespace() as pair:
+        yield pair
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """A started PostgreSQL cluster of the test's own, which it may stop and start."""
+    if shutil.which("initdb") is None:
+        unavailable(POSTGRES_VARIABLE, "initdb", "initdb is not on the PATH")
+    server = ThrowawayPostgres().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def throwaway_redis() -> Iterator[ThrowawayRedis]:
+    """A started redis-server of the test's own, which it may stop and start."""
+    if shutil.which("redis-server") is None:
+        unavailable(REDIS_VARIABLE, "redis-server", "redis-server is not on the PATH")
+    server = ThrowawayRedis().start()
+    try:
+        yield server
+    finally:
+        server.close()
