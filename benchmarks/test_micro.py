@@ -19,9 +19,9 @@ import pytest
 from payload import SEND_KWARGS, WIRE_REQUEST, WIRE_RESPONSE
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.protocol import decode_message, encode_request
+from telnyx_group_mms._wire.protocol import decode_message, encode_request
+from telnyx_group_mms._wire.serialization import get_converter
 from telnyx_group_mms.retry import Retrier
-from telnyx_group_mms.serialization import get_converter
 
 if TYPE_CHECKING:
     from pytest_benchmark.fixture import BenchmarkFixture

@@ -14,44 +14,44 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .account_refusal import (
-        BatchStoppedError as BatchStoppedError,
+    from ._config import (
+        ClientConfig as ClientConfig,
     )
-    from .account_refusal import (
-        is_account_refusal as is_account_refusal,
+    from ._numbers import (
+        SenderKind as SenderKind,
     )
-    from .bulk import (
-        run_bulk as run_bulk,
+    from ._resources import (
+        AsyncMessages as AsyncMessages,
     )
-    from .bulk_files import (
+    from .bulk._files import (
         BulkPathError as BulkPathError,
     )
-    from .bulk_input import (
+    from .bulk._input import (
         InputError as InputError,
     )
-    from .bulk_report import (
+    from .bulk._report import (
         BulkBadRow as BulkBadRow,
     )
-    from .bulk_report import (
+    from .bulk._report import (
         BulkPreview as BulkPreview,
     )
-    from .bulk_report import (
+    from .bulk._report import (
         BulkProgress as BulkProgress,
     )
-    from .bulk_report import (
+    from .bulk._report import (
         BulkSummary as BulkSummary,
+    )
+    from .bulk._runner import (
+        run_bulk as run_bulk,
+    )
+    from .bulk.ledger._sqlite import (
+        LedgerError as LedgerError,
     )
     from .client import (
         AsyncTelnyx as AsyncTelnyx,
     )
     from .client import (
         ClientState as ClientState,
-    )
-    from .config import (
-        ClientConfig as ClientConfig,
-    )
-    from .delivery_tracker import (
-        DeliveryTracker as DeliveryTracker,
     )
     from .errors import (
         APIConnectionError as APIConnectionError,
@@ -107,20 +107,32 @@ if TYPE_CHECKING:
     from .errors import (
         WebhookVerificationError as WebhookVerificationError,
     )
-    from .facade import (
-        Messages as Messages,
+    from .fanout._account_refusal import (
+        BatchStoppedError as BatchStoppedError,
     )
-    from .facade import (
-        Telnyx as Telnyx,
+    from .fanout._account_refusal import (
+        is_account_refusal as is_account_refusal,
     )
-    from .fanout import (
+    from .fanout._engine import (
         SendResult as SendResult,
     )
-    from .ledger import (
-        LedgerError as LedgerError,
+    from .limits._sender_rates import (
+        PerSenderRate as PerSenderRate,
+    )
+    from .limits._sender_rates import (
+        SenderRateRule as SenderRateRule,
+    )
+    from .limits._sender_rates import (
+        SenderRates as SenderRates,
     )
     from .models import (
         FINAL_STATUSES as FINAL_STATUSES,
+    )
+    from .models import (
+        MAX_MEDIA_URLS as MAX_MEDIA_URLS,
+    )
+    from .models import (
+        MAX_RECIPIENTS as MAX_RECIPIENTS,
     )
     from .models import (
         CostBreakdown as CostBreakdown,
@@ -130,6 +142,9 @@ if TYPE_CHECKING:
     )
     from .models import (
         ErrorSource as ErrorSource,
+    )
+    from .models import (
+        GroupMmsRequest as GroupMmsRequest,
     )
     from .models import (
         Media as Media,
@@ -155,47 +170,32 @@ if TYPE_CHECKING:
     from .models import (
         Sender as Sender,
     )
-    from .numbers import (
-        SenderKind as SenderKind,
-    )
-    from .request import (
-        MAX_MEDIA_URLS as MAX_MEDIA_URLS,
-    )
-    from .request import (
-        MAX_RECIPIENTS as MAX_RECIPIENTS,
-    )
-    from .request import (
-        GroupMmsRequest as GroupMmsRequest,
-    )
-    from .resources import (
-        AsyncMessages as AsyncMessages,
-    )
     from .retry import (
         RetryEvent as RetryEvent,
     )
     from .retry import (
         RetryPolicy as RetryPolicy,
     )
-    from .sender_rates import (
-        PerSenderRate as PerSenderRate,
+    from .sync import (
+        Messages as Messages,
     )
-    from .sender_rates import (
-        SenderRateRule as SenderRateRule,
+    from .sync import (
+        Telnyx as Telnyx,
     )
-    from .sender_rates import (
-        SenderRates as SenderRates,
-    )
-    from .webhook_dedupe import (
+    from .webhooks._dedupe import (
         EventDeduplicator as EventDeduplicator,
     )
-    from .webhook_models import (
+    from .webhooks._models import (
         WebhookEvent as WebhookEvent,
     )
-    from .webhook_models import (
+    from .webhooks._models import (
         WebhookEventType as WebhookEventType,
     )
-    from .webhook_models import (
+    from .webhooks._models import (
         WebhookMeta as WebhookMeta,
+    )
+    from .webhooks._tracker import (
+        DeliveryTracker as DeliveryTracker,
     )
 
 # Each public name and the module that defines it. Importing the package imports none
@@ -207,41 +207,41 @@ _EXPORTS: dict[str, str] = {
     "APIResponseValidationError": "errors",
     "APIStatusError": "errors",
     "APITimeoutError": "errors",
-    "AsyncMessages": "resources",
+    "AsyncMessages": "_resources",
     "AsyncTelnyx": "client",
     "AuthenticationError": "errors",
     "BackendUnavailableError": "errors",
     "BadRequestError": "errors",
-    "BatchStoppedError": "account_refusal",
-    "BulkBadRow": "bulk_report",
-    "BulkPathError": "bulk_files",
-    "BulkPreview": "bulk_report",
-    "BulkProgress": "bulk_report",
-    "BulkSummary": "bulk_report",
-    "ClientConfig": "config",
+    "BatchStoppedError": "fanout._account_refusal",
+    "BulkBadRow": "bulk._report",
+    "BulkPathError": "bulk._files",
+    "BulkPreview": "bulk._report",
+    "BulkProgress": "bulk._report",
+    "BulkSummary": "bulk._report",
+    "ClientConfig": "_config",
     "ClientState": "client",
     "ConflictError": "errors",
     "CostBreakdown": "models",
-    "DeliveryTracker": "delivery_tracker",
+    "DeliveryTracker": "webhooks._tracker",
     "Direction": "models",
     "ErrorSource": "models",
-    "EventDeduplicator": "webhook_dedupe",
+    "EventDeduplicator": "webhooks._dedupe",
     "FINAL_STATUSES": "models",
-    "GroupMmsRequest": "request",
-    "InputError": "bulk_input",
+    "GroupMmsRequest": "models",
+    "InputError": "bulk._input",
     "InternalServerError": "errors",
-    "LedgerError": "ledger",
-    "MAX_MEDIA_URLS": "request",
-    "MAX_RECIPIENTS": "request",
+    "LedgerError": "bulk.ledger._sqlite",
+    "MAX_MEDIA_URLS": "models",
+    "MAX_RECIPIENTS": "models",
     "Media": "models",
     "Message": "models",
     "MessageError": "models",
     "MessageType": "models",
-    "Messages": "facade",
+    "Messages": "sync",
     "Money": "models",
     "NotFoundError": "errors",
     "Outcome": "errors",
-    "PerSenderRate": "sender_rates",
+    "PerSenderRate": "limits._sender_rates",
     "PermissionDeniedError": "errors",
     "RateLimitError": "errors",
     "Recipient": "models",
@@ -249,20 +249,20 @@ _EXPORTS: dict[str, str] = {
     "RequestValidationError": "errors",
     "RetryEvent": "retry",
     "RetryPolicy": "retry",
-    "SendResult": "fanout",
+    "SendResult": "fanout._engine",
     "Sender": "models",
-    "SenderKind": "numbers",
-    "SenderRateRule": "sender_rates",
-    "SenderRates": "sender_rates",
-    "Telnyx": "facade",
+    "SenderKind": "_numbers",
+    "SenderRateRule": "limits._sender_rates",
+    "SenderRates": "limits._sender_rates",
+    "Telnyx": "sync",
     "TelnyxError": "errors",
     "UnprocessableEntityError": "errors",
-    "WebhookEvent": "webhook_models",
-    "WebhookEventType": "webhook_models",
-    "WebhookMeta": "webhook_models",
+    "WebhookEvent": "webhooks._models",
+    "WebhookEventType": "webhooks._models",
+    "WebhookMeta": "webhooks._models",
     "WebhookVerificationError": "errors",
-    "is_account_refusal": "account_refusal",
-    "run_bulk": "bulk",
+    "is_account_refusal": "fanout._account_refusal",
+    "run_bulk": "bulk._runner",
 }
 
 __all__ = [

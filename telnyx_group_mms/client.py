@@ -7,19 +7,18 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .config import ClientConfig, Secret, resolve_config
+from ._config import ClientConfig, Secret, resolve_config
+from ._off_loop import Once
+from ._resources import AsyncMessages
 from .errors import TelnyxError
-from .fanout import AttemptWrapper
-from .models import Message
-from .off_loop import Once
-from .request import GroupMmsRequest
-from .resources import AsyncMessages
+from .fanout._engine import AttemptWrapper
+from .models import GroupMmsRequest, Message
 from .retry import Retrier, RetryPolicy
 
 if TYPE_CHECKING:  # loaded off the event loop on the first send (see _load_send_path)
     import cattrs
 
-    from .transport import Transport
+    from ._transport import Transport
 
 __all__ = ["AsyncTelnyx", "ClientState"]
 
@@ -45,9 +44,9 @@ def _load_send_path() -> cattrs.Converter:
     own (see :class:`Once`), so that an event loop serving other requests never waits
     for it.
     """
-    from . import transport  # noqa: F401 - aiohttp's import is most of the cost
+    from . import _transport  # noqa: F401 - aiohttp's import is most of the cost
+    from ._wire.serialization import get_converter
     from .models import MessageError
-    from .serialization import get_converter
 
     converter = get_converter()
     # Hooks cattrs would otherwise generate on the loop at the first error answer.
@@ -151,8 +150,8 @@ class AsyncTelnyx:
         converter = await _SEND_PATH.get()
         self._refuse_if_closed()  # closed while loading
         if self._transport is None:  # not already opened by a concurrent first send
-            from .protocol import encode_request
-            from .transport import Transport
+            from ._transport import Transport
+            from ._wire.protocol import encode_request
 
             config = self._config
             self._transport = Transport(

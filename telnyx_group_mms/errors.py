@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from .models import MessageError
+if TYPE_CHECKING:  # an annotation only: models imports errors for its validation
+    from .models import MessageError
 
 __all__ = [
     "APIConnectionError",

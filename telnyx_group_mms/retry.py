@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from ._off_loop import Once
 from .errors import APIError, APIStatusError, Outcome
-from .off_loop import Once
 
 __all__ = ["RetryEvent", "RetryPolicy", "classify"]
 

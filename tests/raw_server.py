@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
 
-from telnyx_group_mms.loop_thread import LoopThread
+from telnyx_group_mms._loop_thread import LoopThread
 
 #: The answer to the next requests: chunks written in order, then the connection closes.
 Answer = Callable[[], Iterable[bytes]]

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from telnyx_group_mms.bulk import BulkProgress
+from telnyx_group_mms.bulk.ledger._sqlite import Ledger
 from telnyx_group_mms.cli import main
-from telnyx_group_mms.cli.progress import Progress
-from telnyx_group_mms.ledger import Ledger
+from telnyx_group_mms.cli._progress import Progress
 from telnyx_group_mms.sandbox import Fault, Sandbox
 
 from .conftest import FROM, KEY, TO

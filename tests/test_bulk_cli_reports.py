@@ -13,7 +13,7 @@ import click
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms.bulk import DEFAULT_RATE
-from telnyx_group_mms.cli.bulk import bulk as bulk_command
+from telnyx_group_mms.cli._bulk import bulk as bulk_command
 from telnyx_group_mms.sandbox import Sandbox
 
 from .cli_runner import run

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telnyx_group_mms.bulk_input import InputError, InputRow, check_input, read_rows
+from telnyx_group_mms.bulk._input import InputError, InputRow, check_input, read_rows
 
 from .conftest import FROM, TO
 

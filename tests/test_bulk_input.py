@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from telnyx_group_mms.bulk_input import InputError, InputRow, check_input, read_rows
+from telnyx_group_mms.bulk._input import InputError, InputRow, check_input, read_rows
 
 from .conftest import FROM, TO
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from telnyx_group_mms.bulk_input import (
+from telnyx_group_mms.bulk._input import (
     MAX_CSV_COLUMNS,
     MAX_ROW_CHARS,
     InputError,

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 # plus 256 MiB: a quarter of the long line.
 _READ_UNDER_LIMIT = """
 import resource, sys
-from telnyx_group_mms.bulk_input import read_rows
+from telnyx_group_mms.bulk._input import read_rows
 with open("/proc/self/status") as status:
     mapped = next(int(l.split()[1]) for l in status if l.startswith("VmSize:")) * 1024
 limit = mapped + (256 << 20)

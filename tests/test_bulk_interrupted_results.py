@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.cli.bulk import _interrupted
+from telnyx_group_mms.cli._bulk import _interrupted
 from telnyx_group_mms.sandbox import Fault, FaultRates, Sandbox
 
 from .conftest import FROM, KEY, TO

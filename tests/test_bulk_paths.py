@@ -151,7 +151,7 @@ NOBODY = 65534
 _AS_NOBODY = [
     sys.executable,
     "-c",
-    "import os, runpy; import telnyx_group_mms.cli, telnyx_group_mms.cli.bulk; "
+    "import os, runpy; import telnyx_group_mms.cli, telnyx_group_mms.cli._bulk; "
     f"os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY}); "
     "runpy.run_module('telnyx_group_mms', run_name='__main__', alter_sys=True)",
 ]

@@ -11,7 +11,7 @@ import pytest
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms.bulk import default_ledger_path
-from telnyx_group_mms.ledger import Ledger, RowState, RowUpdate
+from telnyx_group_mms.bulk.ledger._sqlite import Ledger, RowState, RowUpdate
 from telnyx_group_mms.sandbox import Fault, Sandbox
 
 from .conftest import FROM, KEY, TO

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms.cli import main
-from telnyx_group_mms.cli.bulk import bulk
-from telnyx_group_mms.cli.sender_rate_options import per_sender_rate_setting
+from telnyx_group_mms.cli._bulk import bulk
+from telnyx_group_mms.cli._sender_rate_options import per_sender_rate_setting
 from telnyx_group_mms.sandbox import Sandbox
 
 from .conftest import FROM, KEY, TO

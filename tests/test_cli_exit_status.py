@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from telnyx_group_mms import exit_status
+from telnyx_group_mms import _exit_status as exit_status
 from telnyx_group_mms.sandbox import Fault, Sandbox
 
 from .cli_runner import run

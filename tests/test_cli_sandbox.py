@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 import telnyx_group_mms as tgm
+from telnyx_group_mms._numbers import TOLL_FREE_PREFIXES
 from telnyx_group_mms.cli import main
-from telnyx_group_mms.cli.sandbox import announcement
-from telnyx_group_mms.numbers import TOLL_FREE_PREFIXES
+from telnyx_group_mms.cli._sandbox import announcement
 from telnyx_group_mms.sandbox import Sandbox
 
 from .cli_runner import Server, run

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from telnyx_group_mms.bulk import BulkProgress
-from telnyx_group_mms.cli.demo_report import DemoTally, check_record
+from telnyx_group_mms.cli._demo_report import DemoTally, check_record
 from telnyx_group_mms.models import Message
 from telnyx_group_mms.sandbox import RecordedRequest
 

@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.loop_thread import LoopThread
+from telnyx_group_mms._loop_thread import LoopThread
 
 from .conftest import FROM, KEY, TO, fast_retry
 from .scripted_server import Reply, ScriptedServer

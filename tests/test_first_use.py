@@ -39,7 +39,7 @@ _SCRIPT = textwrap.dedent(
         def find_spec(self, name, path, target=None):
             if loop_running and name in HEAVY and name not in imported:
                 imported[name] = threading.current_thread().name
-            if name != "telnyx_group_mms.serialization":
+            if name != "telnyx_group_mms._wire.serialization":
                 return None
             # Found by the other finders; watched once it has run.
             sys.meta_path.remove(self)

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.protocol import decode_message, encode_request, error_from_response
-from telnyx_group_mms.serialization import get_converter, request_from_wire
+from telnyx_group_mms._wire.protocol import decode_message, encode_request, error_from_response
+from telnyx_group_mms._wire.serialization import get_converter, request_from_wire
 
 from . import fuzz_support as fuzz
 

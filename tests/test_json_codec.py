@@ -11,11 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telnyx_group_mms import json_codec
-from telnyx_group_mms.models import Message
-from telnyx_group_mms.protocol import decode_message, encode_request
-from telnyx_group_mms.request import GroupMmsRequest
-from telnyx_group_mms.serialization import get_converter
+from telnyx_group_mms._wire import json_codec
+from telnyx_group_mms._wire.protocol import decode_message, encode_request
+from telnyx_group_mms._wire.serialization import get_converter
+from telnyx_group_mms.models import GroupMmsRequest, Message
 
 from .fuzz_support import any_text, json_values
 

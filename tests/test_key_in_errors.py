@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.config import Secret
+from telnyx_group_mms._config import Secret
 from telnyx_group_mms.sandbox import Fault, Sandbox
 
 from .conftest import FROM, KEY, TO

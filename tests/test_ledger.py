@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.ledger import (
+from telnyx_group_mms.bulk.ledger._group_commit import AsyncLedger
+from telnyx_group_mms.bulk.ledger._sqlite import (
     Ledger,
     LedgerError,
     RowNumbering,
@@ -20,7 +21,6 @@ from telnyx_group_mms.ledger import (
     RowUpdate,
     request_digest,
 )
-from telnyx_group_mms.ledger_writer import AsyncLedger
 
 from .conftest import FROM, TO
 

@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.config import ClientConfig
+from telnyx_group_mms._config import ClientConfig
+from telnyx_group_mms._transport import exchange_error
 from telnyx_group_mms.retry import classify
-from telnyx_group_mms.transport import exchange_error
 
 from .conftest import FROM, KEY, TO, fast_retry
 from .scripted_server import ScriptedServer

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from telnyx_group_mms._loop_thread import LoopThread, _Handoff
 from telnyx_group_mms.errors import TelnyxError
-from telnyx_group_mms.loop_thread import LoopThread, _Handoff
 
 
 @pytest.fixture

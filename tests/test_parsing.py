@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.protocol import decode_message, error_from_response
-from telnyx_group_mms.serialization import get_converter, make_converter
+from telnyx_group_mms._wire.protocol import decode_message, error_from_response
+from telnyx_group_mms._wire.serialization import get_converter, make_converter
 
 SPEC = yaml.safe_load((Path(__file__).parent / "data" / "telnyx-openapi-group-mms.yml").read_text())
 EXAMPLE: dict[str, Any] = SPEC["components"]["schemas"]["OutboundMessagePayload"]["example"]

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms import ledger as ledger_module
 from telnyx_group_mms.bulk import default_ledger_path
-from telnyx_group_mms.ledger import Ledger
+from telnyx_group_mms.bulk.ledger import _sqlite as ledger_module
+from telnyx_group_mms.bulk.ledger._sqlite import Ledger
 from telnyx_group_mms.sandbox import Sandbox
 
 from . import cli_runner

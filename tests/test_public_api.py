@@ -20,11 +20,11 @@ def test_all_is_sorted_and_every_name_exists() -> None:
 
 # Modules whose public names are used through the module itself, by design (the cli
 # package's classes serve its commands only).
-OWN_NAMESPACES = {"webhooks", "webhook_receiver", "sandbox", "pytest_plugin", "cli"}
+OWN_NAMESPACES = {"webhooks", "sandbox", "pytest_plugin", "cli"}
 
 
 def test_every_public_class_defined_in_the_package_is_exported() -> None:
-    import telnyx_group_mms.webhook_receiver  # noqa: F401 - load it so it is checked too
+    import telnyx_group_mms.webhooks.receiver  # noqa: F401 - load it so it is checked too
 
     modules = [m for name, m in sys.modules.items() if name.startswith("telnyx_group_mms.")]
     exported = {id(getattr(tgm, n)) for n in tgm.__all__}
@@ -61,7 +61,7 @@ def test_importing_starts_no_thread_reads_no_environment_and_builds_nothing() ->
         "os.environ['TELNYX_API_KEY'] = 'x'\n"
         "before = threading.active_count()\n"
         "import telnyx_group_mms\n"
-        "from telnyx_group_mms import serialization\n"
+        "from telnyx_group_mms._wire import serialization\n"
         "assert threading.active_count() == before\n"
         "assert serialization.get_converter.cache_info().currsize == 0\n"
         "assert 'cryptography' not in sys.modules\n"

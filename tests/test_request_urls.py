@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms import url_checks
-from telnyx_group_mms.url_checks import http_url_problem, is_loopback_host
+from telnyx_group_mms import _url_checks as url_checks
+from telnyx_group_mms._url_checks import http_url_problem, is_loopback_host
 
 from .conftest import FROM, TO
 from .test_fuzz_core import is_http_url

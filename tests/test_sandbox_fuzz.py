@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from telnyx_group_mms.sandbox import Sandbox
-from telnyx_group_mms.sandbox.wire import WireRequest, parse_request
+from telnyx_group_mms.sandbox._wire import WireRequest, parse_request
 
 from . import fuzz_support as fuzz
 from .conftest import FROM, TO

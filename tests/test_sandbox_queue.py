@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from telnyx_group_mms.sandbox import Sandbox, SenderQueues
-from telnyx_group_mms.sandbox.queues import (
+from telnyx_group_mms.sandbox._queues import (
     MAX_QUEUE_SECONDS,
     SenderKind,
     SenderQueueBook,

@@ -10,8 +10,8 @@ from telnyx_group_mms.sandbox import Sandbox, SenderQueues
 from .conftest import FROM, TO
 from .fanout_support import eventually
 from .openapi import errors_against
+from .recording_receiver import Receiver, verify
 from .test_sandbox_rate_limit import FakeClock
-from .webhook_receiver import Receiver, verify
 
 
 async def _send_two(sandbox: Sandbox, receiver: Receiver) -> list[tgm.Message]:

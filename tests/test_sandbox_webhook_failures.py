@@ -13,7 +13,7 @@ import telnyx_group_mms as tgm
 from telnyx_group_mms.sandbox import Sandbox
 
 from .conftest import FROM, KEY, TO
-from .webhook_receiver import Receiver
+from .recording_receiver import Receiver
 
 TEXT = "Dinner at 8, bring a dish"
 LOGGER = "telnyx_group_mms.sandbox"

@@ -16,8 +16,8 @@ from telnyx_group_mms.sandbox import DeliveryOutcomes, Sandbox
 
 from .conftest import FROM, TO
 from .openapi import errors_against
+from .recording_receiver import Received, Receiver, verify
 from .scripted_server import ScriptedServer
-from .webhook_receiver import Received, Receiver, verify
 
 
 async def _send(

@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.numbers import TOLL_FREE_PREFIXES
-from telnyx_group_mms.rate_limits import SenderLimiters
+from telnyx_group_mms._numbers import TOLL_FREE_PREFIXES
+from telnyx_group_mms.limits._buckets import SenderLimiters
+from telnyx_group_mms.limits._sender_rates import rule_for
 from telnyx_group_mms.sandbox import Sandbox
-from telnyx_group_mms.sender_rates import rule_for
 
 from .conftest import FROM, KEY, TO
 from .fanout_support import collect

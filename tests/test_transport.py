@@ -221,7 +221,7 @@ async def test_idle_pooled_connections_are_retired_after_keepalive_expiry(
 
 
 def test_the_default_keepalive_is_shorter_than_common_server_idle_timeouts() -> None:
-    from telnyx_group_mms.config import DEFAULT_KEEPALIVE_EXPIRY
+    from telnyx_group_mms._config import DEFAULT_KEEPALIVE_EXPIRY
 
     # nginx 75 s, AWS load balancers 60 s, Node.js 5 s: retire ours no later than that.
     assert DEFAULT_KEEPALIVE_EXPIRY <= 5.0

@@ -11,8 +11,8 @@ from aiohttp import web
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms.sandbox import DeliveryOutcomes, Sandbox
-from telnyx_group_mms.webhook_receiver import webhook_handler
 from telnyx_group_mms.webhooks import WebhookEvent
+from telnyx_group_mms.webhooks.receiver import webhook_handler
 
 pytest.importorskip("cryptography")
 

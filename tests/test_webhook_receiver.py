@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.webhook_receiver import WebhookReceiver, webhook_handler
+from telnyx_group_mms.webhooks.receiver import WebhookReceiver, webhook_handler
 
 from .webhook_support import MESSAGE_ID, TO, Signer, body_of, envelope, finalized
 

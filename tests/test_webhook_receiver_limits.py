@@ -12,8 +12,8 @@ import pytest
 from aiohttp import ClientSession, web
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.webhook_receiver import WebhookReceiver, webhook_handler
 from telnyx_group_mms.webhooks import DEFAULT_MAX_BODY_BYTES
+from telnyx_group_mms.webhooks.receiver import WebhookReceiver, webhook_handler
 
 from .webhook_support import Signer, body_of, envelope
 

@@ -10,7 +10,7 @@ import pytest
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms import webhooks
-from telnyx_group_mms.webhooks import WebhookVerificationError, unwrap, verify
+from telnyx_group_mms.webhooks import WebhookVerificationError, _signing, unwrap, verify
 
 from .webhook_support import NOW, Signer, body_of, envelope
 
@@ -226,14 +226,14 @@ def test_verify_returns_the_verified_bytes_without_parsing(signer: Signer) -> No
 
 
 def test_the_error_is_a_telnyx_error_exported_everywhere() -> None:
-    assert webhooks.WebhookVerificationError is tgm.WebhookVerificationError
+    assert WebhookVerificationError is tgm.WebhookVerificationError
     assert issubclass(WebhookVerificationError, tgm.TelnyxError)
 
 
 def test_without_cryptography_every_webhook_is_refused_with_the_install_hint(
     signer: Signer, body: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    webhooks._load_public_key.cache_clear()
+    _signing._load_public_key.cache_clear()
     monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.asymmetric.ed25519", None)
     try:
         with pytest.raises(
@@ -241,7 +241,7 @@ def test_without_cryptography_every_webhook_is_refused_with_the_install_hint(
         ):
             unwrap(body, signer.headers(body), public_key=signer.public_key, now=NOW)
     finally:
-        webhooks._load_public_key.cache_clear()
+        _signing._load_public_key.cache_clear()
 
 
 def test_importing_the_package_does_not_import_cryptography() -> None:

@@ -15,8 +15,8 @@ import sys
 
 from aiohttp import web
 
-from telnyx_group_mms.webhook_receiver import webhook_handler
 from telnyx_group_mms.webhooks import WebhookEvent
+from telnyx_group_mms.webhooks.receiver import webhook_handler
 
 
 def peak_rss() -> int:

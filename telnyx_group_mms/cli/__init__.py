@@ -17,10 +17,10 @@ __all__ = ["COMMANDS", "main"]
 
 #: Subcommand name -> ``"module:attribute"`` of its :class:`click.Command`.
 COMMANDS: dict[str, str] = {
-    "bulk": "telnyx_group_mms.cli.bulk:bulk",
-    "demo": "telnyx_group_mms.cli.demo:demo",
-    "sandbox": "telnyx_group_mms.cli.sandbox:sandbox",
-    "send": "telnyx_group_mms.cli.send:send",
+    "bulk": "telnyx_group_mms.cli._bulk:bulk",
+    "demo": "telnyx_group_mms.cli._demo:demo",
+    "sandbox": "telnyx_group_mms.cli._sandbox:sandbox",
+    "send": "telnyx_group_mms.cli._send:send",
 }
 
 

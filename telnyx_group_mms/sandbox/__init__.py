@@ -5,12 +5,12 @@
 ...     client = Telnyx(api_key="test", base_url=sb.base_url)
 """
 
-from .control import SandboxStats
-from .faults import Fault, FaultKind, FaultPlan, FaultRates
-from .queues import SenderQueues
-from .records import DEFAULT_HISTORY_BYTES, RecordedHeaders, RecordedRequest
-from .server import Sandbox
-from .webhooks import DeliveryOutcomes, WebhookAttempt
+from ._control import SandboxStats
+from ._faults import Fault, FaultKind, FaultPlan, FaultRates
+from ._queues import SenderQueues
+from ._records import DEFAULT_HISTORY_BYTES, RecordedHeaders, RecordedRequest
+from ._server import Sandbox
+from ._webhooks import DeliveryOutcomes, WebhookAttempt
 
 __all__ = [
     "DEFAULT_HISTORY_BYTES",
