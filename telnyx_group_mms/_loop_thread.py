@@ -11,13 +11,11 @@ import time
 from collections.abc import Coroutine
 from typing import Any, Generic, NoReturn, TypeVar
 
-from .errors import TelnyxError
+from .errors import ClientClosedError, TelnyxError
 
 __all__: list[str] = []  # internal: the sync client is the public face
 
 T = TypeVar("T")
-
-_CLOSED = "this client is closed; create a new one"
 
 
 def _park() -> NoReturn:
@@ -98,8 +96,15 @@ class LoopThread:
     running event loop (the calling thread blocks, the private loop does the work).
     """
 
-    def __init__(self, name: str = "telnyx-group-mms") -> None:
+    def __init__(self, *, name: str, user: str, advice: str) -> None:
+        """Args:
+        name: The thread's name.
+        user: What runs on it, as its errors name it ("sync Telnyx client").
+        advice: What to do instead of calling it from its own thread.
+        """
         self._name = name
+        self._user = user
+        self._advice = advice
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -130,7 +135,7 @@ class LoopThread:
             if self._stopped:
                 # Never a second loop: a thread started during the interpreter's exit
                 # would hang it, and a stopped client must stay stopped.
-                raise TelnyxError(_CLOSED)
+                raise ClientClosedError(self._user.split()[-1])  # "client", "sandbox"
             if sys.is_finalizing():
                 raise TelnyxError("the interpreter is exiting; nothing more is sent")
             if self._loop is None:
@@ -177,8 +182,8 @@ class LoopThread:
         if self.is_current():
             coro.close()
             raise TelnyxError(
-                "a sync Telnyx client was called from its own event loop thread (for "
-                "example from an on_retry callback); that would deadlock. Use AsyncTelnyx there"
+                f"a {self._user} was called from its own event loop thread; that would "
+                f"deadlock. {self._advice}"
             )
         if self._abandoned:
             coro.close()
@@ -240,7 +245,7 @@ class LoopThread:
             if thread is not None and thread is threading.current_thread():
                 if final is not None:
                     final.close()
-                raise TelnyxError("a sync Telnyx client cannot be closed from its own loop thread")
+                raise TelnyxError(f"a {self._user} cannot be closed from its own loop thread")
             # Before ``final`` runs: a caller woken by it (its send cut off) must park.
             self._abandoned = self._abandoned or abandon_callers
             self._stopped = True

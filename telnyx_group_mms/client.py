@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ._config import ClientConfig, Secret, resolve_config
 from ._off_loop import Once
 from ._resources import AsyncMessages
-from .errors import TelnyxError
+from .errors import ClientClosedError
 from .fanout._engine import AttemptWrapper
 from .models import GroupMmsRequest, Message
 from .retry import Retrier, RetryPolicy
@@ -22,8 +22,6 @@ if TYPE_CHECKING:  # loaded off the event loop on the first send (see _load_send
 
 __all__ = ["AsyncTelnyx", "ClientState"]
 
-_CLOSED = "this client is closed; create a new one"
-
 
 class ClientState(enum.Enum):
     """Where a client is in its life."""
@@ -33,7 +31,7 @@ class ClientState(enum.Enum):
     OPEN = "open"
     """Has sent; may hold pooled connections."""
     CLOSED = "closed"
-    """Closed; every further call raises :class:`TelnyxError`."""
+    """Closed; every further call raises :class:`ClientClosedError`."""
 
 
 def _load_send_path() -> cattrs.Converter:
@@ -142,7 +140,7 @@ class AsyncTelnyx:
 
     def _refuse_if_closed(self) -> None:
         if self._state is ClientState.CLOSED:
-            raise TelnyxError(_CLOSED)
+            raise ClientClosedError
 
     async def _open(self) -> None:
         """Get ready for the first send; every later send skips this."""

@@ -54,6 +54,17 @@ class TelnyxError(Exception):
     """Base class of every error this package raises."""
 
 
+class ClientClosedError(TelnyxError):
+    """The client (or the loop thread it runs on) is closed; create a new one.
+
+    Raised by every call on a closed :class:`AsyncTelnyx` or :class:`Telnyx`, and by a
+    sandbox that was stopped. Nothing was sent.
+    """
+
+    def __init__(self, what: str = "client") -> None:
+        super().__init__(f"this {what} is closed; create a new one")
+
+
 class BackendUnavailableError(TelnyxError):
     """A store or shared limit this client was configured with cannot be used.
 

@@ -26,7 +26,7 @@ from typing import Any, ParamSpec, TypeVar
 from ._config import Secret
 from ._loop_thread import LoopThread
 from .client import AsyncTelnyx
-from .errors import TelnyxError
+from .errors import ClientClosedError, TelnyxError
 from .fanout._engine import BeforeSend, SendResult
 from .limits._sender_rates import PerSenderRate
 from .models import GroupMmsRequest, Message
@@ -46,7 +46,11 @@ class _Runtime:
     def __init__(self, core: AsyncTelnyx) -> None:
         self.pid = os.getpid()
         self.core = core
-        self.portal = LoopThread()
+        self.portal = LoopThread(
+            name="telnyx-group-mms",
+            user="sync Telnyx client",
+            advice="Use AsyncTelnyx there (for example in an on_retry callback).",
+        )
 
     def shutdown(self, *, at_exit: bool = True) -> None:
         """Close connections and stop the loop thread, within _CLOSE_TIMEOUT.
@@ -117,7 +121,7 @@ class Telnyx:
 
     def _run(self, call: Callable[[AsyncTelnyx], Coroutine[Any, Any, T]]) -> T:
         if self._closed:
-            raise TelnyxError("this client is closed; create a new one")
+            raise ClientClosedError
         runtime = self._current()
         return runtime.portal.run(call(runtime.core))
 
@@ -151,7 +155,7 @@ class Telnyx:
 
     def __enter__(self) -> Telnyx:
         if self._closed:
-            raise TelnyxError("this client is closed; create a new one")
+            raise ClientClosedError
         return self
 
     def __exit__(
@@ -348,7 +352,7 @@ class Messages:
         """
         client = self._client
         if client._closed:  # noqa: SLF001 - same package
-            raise TelnyxError("this client is closed; create a new one")
+            raise ClientClosedError
         hook = _awaitable(before_send) if before_send is not None else None
         if callable(per_sender_rate) and not isinstance(per_sender_rate, type):
             # A rule runs on the loop thread too (a class is left for the check to refuse).

@@ -27,7 +27,7 @@ class RawServer:
         self.answer: Answer = lambda: ()
         self.requests = 0
         self.bytes_sent = 0  # of the latest answer
-        self._portal = LoopThread(name="raw-server")
+        self._portal = LoopThread(name="raw-server", user="raw server", advice="")
         self._server: asyncio.Server | None = None
         self.port = 0
 

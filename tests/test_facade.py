@@ -171,7 +171,7 @@ def test_an_interpreter_exiting_without_close_exits_cleanly(server: ScriptedServ
 
 
 def test_ctrl_c_in_the_caller_cancels_the_work_on_the_loop() -> None:
-    portal = LoopThread()
+    portal = LoopThread(name="test-loop", user="test client", advice="")
     cancelled = threading.Event()
 
     async def long_send() -> None:

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms._wire.protocol import decode_message, encode_request, error_from_response

@@ -8,8 +8,7 @@ import platform
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from telnyx_group_mms._wire import json_codec
 from telnyx_group_mms._wire.protocol import decode_message, encode_request

@@ -17,7 +17,7 @@ from telnyx_group_mms.errors import TelnyxError
 
 @pytest.fixture
 def portal() -> Iterator[LoopThread]:
-    portal = LoopThread()
+    portal = LoopThread(name="test-loop", user="test client", advice="")
     yield portal
     portal.stop()
 
@@ -26,7 +26,7 @@ def test_the_coroutine_result_comes_back_to_the_caller(portal: LoopThread) -> No
     async def answer() -> tuple[str, bool]:
         return threading.current_thread().name, True
 
-    assert portal.run(answer()) == ("telnyx-group-mms", True)
+    assert portal.run(answer()) == ("test-loop", True)
 
 
 def test_the_coroutine_exception_is_raised_in_the_caller(portal: LoopThread) -> None:
@@ -99,7 +99,7 @@ def test_a_stopped_loop_thread_is_never_started_again(portal: LoopThread) -> Non
 
 
 def test_stop_runs_the_final_coroutine_then_gives_up_on_the_thread_at_the_deadline() -> None:
-    portal = LoopThread()
+    portal = LoopThread(name="test-loop", user="test client", advice="")
     blocking, release, closed = threading.Event(), threading.Event(), threading.Event()
 
     async def close_connections() -> None:
@@ -119,7 +119,7 @@ def test_stop_runs_the_final_coroutine_then_gives_up_on_the_thread_at_the_deadli
 
 
 def test_callers_waiting_at_exit_are_never_returned_to() -> None:
-    portal = LoopThread()
+    portal = LoopThread(name="test-loop", user="test client", advice="")
     returned = threading.Event()
 
     async def long_send() -> None:
@@ -143,7 +143,7 @@ def test_callers_waiting_at_exit_are_never_returned_to() -> None:
 
 
 def test_after_the_exit_began_a_new_call_parks_a_daemon_thread_and_refuses_the_main_one() -> None:
-    portal = LoopThread()
+    portal = LoopThread(name="test-loop", user="test client", advice="")
     assert portal.run(asyncio.sleep(0, result=1)) == 1
     portal.stop(abandon_callers=True, timeout=5)
     returned = threading.Event()

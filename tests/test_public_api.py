@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,41 @@ def test_every_exported_name_is_loaded_lazily_from_its_module() -> None:
         obj = getattr(tgm, name)
         assert getattr(sys.modules[f"telnyx_group_mms.{module}"], name) is obj
     assert set(tgm.__all__) <= set(dir(tgm))
+
+
+def _type_checking_imports() -> set[tuple[str, str]]:
+    """``(module, name)`` of each import in ``__init__.py``'s ``if TYPE_CHECKING:`` block."""
+    tree = ast.parse(Path(tgm.__file__).read_text())
+    blocks = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+    ]
+    assert len(blocks) == 1, "expected one `if TYPE_CHECKING:` block"
+    pairs = set()
+    for node in blocks[0].body:
+        assert isinstance(node, ast.ImportFrom), ast.dump(node)
+        assert node.level == 1 and node.module, "relative imports of package modules only"
+        for alias in node.names:
+            # "X as X" marks an explicit re-export for type checkers.
+            assert alias.asname == alias.name, f"{alias.name} must be imported as itself"
+            pairs.add((node.module, alias.name))
+    return pairs
+
+
+def test_the_type_checking_imports_and_the_lazy_map_agree() -> None:
+    lazy = {(module, name) for name, module in tgm._EXPORTS.items()}
+    missing = sorted(lazy - _type_checking_imports())
+    extra = sorted(_type_checking_imports() - lazy)
+    assert not missing, f"in the lazy map but not under TYPE_CHECKING: {missing}"
+    assert not extra, f"under TYPE_CHECKING but not in the lazy map: {extra}"
+
+
+def test_each_name_is_mapped_to_one_module_only() -> None:
+    names = [name for names in tgm._MODULES.values() for name in names]
+    assert len(names) == len(set(names))
 
 
 def test_an_unknown_name_raises_attribute_error() -> None:

@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yarl
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms import _url_checks as url_checks

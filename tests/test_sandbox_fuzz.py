@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from telnyx_group_mms.sandbox import Sandbox
 from telnyx_group_mms.sandbox._wire import WireRequest, parse_request

@@ -7,8 +7,7 @@ import math
 import re
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from telnyx_group_mms.webhooks import WebhookVerificationError, unwrap, verify, verify_headers
 

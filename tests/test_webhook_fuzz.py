@@ -10,8 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from telnyx_group_mms.webhooks import WebhookEvent, WebhookVerificationError, unwrap
 

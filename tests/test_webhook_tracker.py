@@ -7,8 +7,7 @@ import itertools
 import random
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import telnyx_group_mms as tgm
 from telnyx_group_mms.webhooks import parse_event

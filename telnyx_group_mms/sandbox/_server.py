@@ -345,7 +345,11 @@ class Sandbox:
         """
         if self._runner is not None:
             raise TelnyxError("this sandbox is already running")
-        portal = LoopThread(name="telnyx-group-mms-sandbox")
+        portal = LoopThread(
+            name="telnyx-group-mms-sandbox",
+            user="started sandbox",
+            advice="Under 'async with Sandbox()' use its async methods.",
+        )
         try:
             portal.run(self._astart())
         except BaseException:

@@ -16,14 +16,12 @@ from ._signing import (
     PUBLIC_KEY_ENV,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    check_tolerance as check_tolerance,  # public before the move; kept importable
     generate_key_pair,
     sign,
     unwrap,
     verify,
     verify_headers,
-)
-from ._signing import (
-    check_tolerance as check_tolerance,  # public before the move; kept importable
 )
 from ._tracker import DeliveryTracker
 
