@@ -13,14 +13,14 @@ import importlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
 from ._off_loop import Once
-from .errors import APIError, APIStatusError, Outcome
+from .errors import APIError, APIStatusError, Outcome, RateLimitError
 
-__all__ = ["RetryEvent", "RetryPolicy", "classify"]
+__all__ = ["RATE_LIMIT_REQUEUES", "RetryEvent", "RetryPolicy", "classify", "should_requeue"]
 
 logger = logging.getLogger("telnyx_group_mms")
 
@@ -88,6 +88,29 @@ def classify(error: BaseException) -> Outcome:
     if isinstance(error, APIError):
         return error.outcome
     return Outcome.FINAL
+
+
+#: A fan-out request that ends in a 429 after its retries is sent again, after the
+#: shared pause, this many times at most; a 429 is safe to resend, and the bound makes a
+#: batch under sustained throttling end.
+RATE_LIMIT_REQUEUES: Final = 8
+
+
+def should_requeue(error: RateLimitError, *, requeues: int, max_pause: float) -> bool:
+    """Whether the fan-out sends a request again after its retries ended in ``error``.
+
+    Never for a full sender queue (code 40318): it drains at the sender's rate, often far
+    slower than the rounds of a pause. Nor when Telnyx asks for a longer wait than
+    ``max_pause``, or after :data:`RATE_LIMIT_REQUEUES` rounds.
+
+    Args:
+        error: The 429 the request's last attempt got.
+        requeues: How many times the request was already sent again.
+        max_pause: The longest ``Retry-After`` the fan-out waits out.
+    """
+    if error.queue_full or requeues >= RATE_LIMIT_REQUEUES:
+        return False
+    return error.retry_after is None or error.retry_after <= max_pause
 
 
 def _describe(error: BaseException) -> str:

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 
 import telnyx_group_mms as tgm
-from telnyx_group_mms.fanout._engine import RATE_LIMIT_REQUEUES
 from telnyx_group_mms.limits._buckets import SenderLimiters, is_idle, limiter_for
+from telnyx_group_mms.retry import RATE_LIMIT_REQUEUES
 from telnyx_group_mms.sandbox import Fault, FaultRates, Sandbox
 
 from .conftest import FROM, KEY, TO, fast_retry

@@ -6,7 +6,6 @@ wire format is described once.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -25,7 +24,6 @@ from .serialization import PARSE_ERRORS
 
 __all__ = [
     "GROUP_MMS_PATH",
-    "compact_json",
     "decode_message",
     "encode_request",
     "error_from_response",
@@ -35,9 +33,6 @@ __all__ = [
 
 #: The endpoint, relative to the API base URL (``https://api.telnyx.com/v2``).
 GROUP_MMS_PATH = "/messages/group_mms"
-
-#: Compact JSON text, as Telnyx sends and receives it (shared by the sandbox).
-compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def encode_request(converter: cattrs.Converter, request: GroupMmsRequest) -> bytes:

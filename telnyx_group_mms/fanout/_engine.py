@@ -21,6 +21,7 @@ from ..errors import APIError, RateLimitError, TelnyxError
 from ..limits._buckets import PauseGate, SenderLimiters, check_rate, limiter_for
 from ..limits._sender_rates import PerSenderRate, check_per_sender_rate, rule_for
 from ..models import GroupMmsRequest, Message
+from ..retry import should_requeue
 from ._account_refusal import BatchStoppedError, is_account_refusal
 
 __all__ = ["SendResult"]
@@ -34,11 +35,6 @@ GatedSend = Callable[[GroupMmsRequest, AttemptWrapper], Awaitable[Message]]
 #: Awaited with ``(index, request)`` right before the first POST of an item.
 BeforeSend = Callable[[int, GroupMmsRequest], Awaitable[None]]
 Requests = Iterable[GroupMmsRequest] | AsyncIterable[GroupMmsRequest]
-
-#: An item that ends in a 429 after its retries is sent again, after the shared pause,
-#: this many times at most (never for a full sender queue, code 40318); a 429 is safe
-#: to resend, and the bound makes a batch under sustained throttling end.
-RATE_LIMIT_REQUEUES: Final = 8
 
 
 @attrs.frozen(kw_only=True)
@@ -298,10 +294,7 @@ class FanOut:
                 message = await self._send(item.request, attempt)
             except RateLimitError as exc:
                 error = exc
-                too_long = exc.retry_after is not None and exc.retry_after > self._max_pause
-                # Nor is it sent again: the queue drains at the sender's rate, often
-                # far slower than the rounds of a pause.
-                if requeue >= RATE_LIMIT_REQUEUES or too_long or exc.queue_full:
+                if not should_requeue(exc, requeues=requeue, max_pause=self._max_pause):
                     break
             except TelnyxError as exc:
                 error = exc

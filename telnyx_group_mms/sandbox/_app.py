@@ -10,7 +10,8 @@ import cattrs
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from .._wire.protocol import GROUP_MMS_PATH, compact_json
+from .._wire.json_codec import compact as compact_json
+from .._wire.protocol import GROUP_MMS_PATH
 from ..models import Message, MessageError
 from ._faults import Fault, FaultKind, FaultPlan, RateLimiter, seconds_text
 from ._queues import SenderQueueBook

@@ -17,7 +17,7 @@ import attrs
 import cattrs
 from aiohttp import web
 
-from .._wire.protocol import compact_json
+from .._wire.json_codec import compact as compact_json
 from ..models import Message
 from ._app import authorized_token, errors_response
 from ._records import History

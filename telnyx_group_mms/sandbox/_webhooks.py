@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import os
 import random
@@ -22,6 +21,7 @@ import attrs
 import cattrs
 
 from .._version import __version__
+from .._wire.json_codec import dumps_stdlib
 from ..models import FINAL_STATUSES, Message, MessageError, Recipient, RecipientStatus
 from ._records import History
 from ._wire import message_json, now
@@ -287,7 +287,7 @@ class WebhookDispatcher:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self._timeout)
             )
-        body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+        body = dumps_stdlib(envelope)
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 import os
 import sqlite3
 import sys
@@ -28,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
+from ..._wire.json_codec import compact
 from ...errors import TelnyxError
 from ...models import GroupMmsRequest
 from .._files import (
@@ -96,7 +96,7 @@ def request_digest(request: GroupMmsRequest) -> str:
         request.subject,
         list(request.media_urls or ()),
     )
-    canonical = json.dumps(identity, ensure_ascii=False, separators=(",", ":"))
+    canonical = compact(identity)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
