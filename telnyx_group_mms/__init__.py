@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
     from ._config import (
         ClientConfig as ClientConfig,
     )
+    from ._idempotency import (
+        AsyncIdempotencyKeys as AsyncIdempotencyKeys,
+    )
     from ._numbers import (
         SenderKind as SenderKind,
     )
@@ -56,12 +59,15 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
         BadRequestError as BadRequestError,
         ClientClosedError as ClientClosedError,
         ConflictError as ConflictError,
+        IdempotencyKeyReusedError as IdempotencyKeyReusedError,
         InternalServerError as InternalServerError,
         NotFoundError as NotFoundError,
         Outcome as Outcome,
+        OutcomeUnknownError as OutcomeUnknownError,
         PermissionDeniedError as PermissionDeniedError,
         RateLimitError as RateLimitError,
         RequestValidationError as RequestValidationError,
+        SendInProgressError as SendInProgressError,
         TelnyxError as TelnyxError,
         UnprocessableEntityError as UnprocessableEntityError,
         WebhookVerificationError as WebhookVerificationError,
@@ -99,7 +105,25 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
         RetryEvent as RetryEvent,
         RetryPolicy as RetryPolicy,
     )
+    from .stores._keys import (
+        Claim as Claim,
+        ClaimKind as ClaimKind,
+        IdempotencyStore as IdempotencyStore,
+        KeyRecord as KeyRecord,
+        KeyStatus as KeyStatus,
+        decide_claim as decide_claim,
+    )
+    from .stores._postgres_keys import (
+        PostgresIdempotencyStore as PostgresIdempotencyStore,
+    )
+    from .stores._sqlite_keys import (
+        SqliteIdempotencyStore as SqliteIdempotencyStore,
+    )
+    from .stores._states import (
+        SendState as SendState,
+    )
     from .sync import (
+        IdempotencyKeys as IdempotencyKeys,
         Messages as Messages,
         Telnyx as Telnyx,
     )
@@ -120,6 +144,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
 # line's --help and a webhook receiver do not pay for aiohttp and the HTTP client.
 _MODULES: dict[str, tuple[str, ...]] = {
     "_config": ("ClientConfig",),
+    "_idempotency": ("AsyncIdempotencyKeys",),
     "_numbers": ("SenderKind",),
     "_resources": ("AsyncMessages",),
     "bulk._files": ("BulkPathError",),
@@ -139,12 +164,15 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "BadRequestError",
         "ClientClosedError",
         "ConflictError",
+        "IdempotencyKeyReusedError",
         "InternalServerError",
         "NotFoundError",
         "Outcome",
+        "OutcomeUnknownError",
         "PermissionDeniedError",
         "RateLimitError",
         "RequestValidationError",
+        "SendInProgressError",
         "TelnyxError",
         "UnprocessableEntityError",
         "WebhookVerificationError",
@@ -170,7 +198,18 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Sender",
     ),
     "retry": ("RetryEvent", "RetryPolicy"),
-    "sync": ("Messages", "Telnyx"),
+    "stores._keys": (
+        "Claim",
+        "ClaimKind",
+        "IdempotencyStore",
+        "KeyRecord",
+        "KeyStatus",
+        "decide_claim",
+    ),
+    "stores._postgres_keys": ("PostgresIdempotencyStore",),
+    "stores._sqlite_keys": ("SqliteIdempotencyStore",),
+    "stores._states": ("SendState",),
+    "sync": ("IdempotencyKeys", "Messages", "Telnyx"),
     "webhooks._dedupe": ("EventDeduplicator",),
     "webhooks._models": ("WebhookEvent", "WebhookEventType", "WebhookMeta"),
     "webhooks._tracker": ("DeliveryTracker",),

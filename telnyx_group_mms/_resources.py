@@ -27,16 +27,34 @@ class SendFn(Protocol):
     ) -> Message: ...
 
 
+class KeyedSendFn(Protocol):
+    """The client's send under an idempotency key (see ``AsyncTelnyx``)."""
+
+    async def __call__(self, request: GroupMmsRequest, key: str, /) -> Message: ...
+
+
 class AsyncMessages:
     """Sends group MMS messages; reached as ``AsyncTelnyx(...).messages``."""
 
-    def __init__(self, send: SendFn, *, pool_size: int, max_retry_after: float) -> None:
+    def __init__(
+        self, send: SendFn, send_keyed: KeyedSendFn, *, pool_size: int, max_retry_after: float
+    ) -> None:
         self._send = send
+        self._send_keyed = send_keyed
         self._pool_size = pool_size
         self._max_retry_after = max_retry_after
 
-    async def send(self, request: GroupMmsRequest, /) -> Message:
+    async def send(
+        self, request: GroupMmsRequest, /, *, idempotency_key: str | None = None
+    ) -> Message:
         """Send one validated request.
+
+        Args:
+            request: The request.
+            idempotency_key: Send at most once under this key (1 to 255 characters), as
+                recorded in the client's ``idempotency_store``: a second call with the
+                key and the same message returns the first call's :class:`Message` and
+                sends nothing. The key stays in your process; Telnyx never sees it.
 
         Returns:
             The message as Telnyx accepted it (each recipient usually ``queued``).
@@ -47,9 +65,18 @@ class AsyncMessages:
                 resending, since Telnyx may have accepted the message.
             APIResponseValidationError: Telnyx answered 2xx with something that is not
                 a message (``outcome_unknown`` is True).
-            TelnyxError: The client is closed or serves another event loop.
+            TelnyxError: The client is closed or serves another event loop, or
+                ``idempotency_key`` was given to a client without a store.
+            OutcomeUnknownError: An earlier send under ``idempotency_key`` may have
+                reached Telnyx; nothing was sent.
+            SendInProgressError: Another send under ``idempotency_key`` is still in
+                flight after waiting the client's ``timeout``; nothing was sent.
+            IdempotencyKeyReusedError: ``idempotency_key`` was first used for another
+                message; nothing was sent.
         """
-        return await self._send(request)
+        if idempotency_key is None:
+            return await self._send(request)
+        return await self._send_keyed(request, idempotency_key)
 
     async def send_group_mms(
         self,
@@ -62,10 +89,12 @@ class AsyncMessages:
         webhook_url: str | None = None,
         webhook_failover_url: str | None = None,
         use_profile_webhooks: bool | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Send one group MMS from ``from_`` to up to 8 recipients.
 
-        Arguments are those of :class:`GroupMmsRequest`; errors those of :meth:`send`.
+        Arguments are those of :class:`GroupMmsRequest`, and ``idempotency_key`` as for
+        :meth:`send`; errors those of :meth:`send`.
 
         Raises:
             RequestValidationError: The input breaks Telnyx's rules; nothing was sent.
@@ -80,7 +109,9 @@ class AsyncMessages:
             webhook_failover_url=webhook_failover_url,
             use_profile_webhooks=use_profile_webhooks,
         )
-        return await self._send(request)
+        if idempotency_key is None:
+            return await self._send(request)
+        return await self._send_keyed(request, idempotency_key)
 
     def send_many(
         self,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ._config import ClientConfig, Secret, resolve_config
 from ._off_loop import Once
 from ._resources import AsyncMessages
-from .errors import ClientClosedError
+from .errors import ClientClosedError, TelnyxError
 from .fanout._engine import AttemptWrapper
 from .models import GroupMmsRequest, Message
 from .retry import Retrier, RetryPolicy
@@ -18,6 +18,7 @@ from .retry import Retrier, RetryPolicy
 if TYPE_CHECKING:  # loaded off the event loop on the first send (see _load_send_path)
     import cattrs
 
+    from ._idempotency import AsyncIdempotencyKeys, IdempotencyStoreSetting, KeyedSends
     from ._transport import Transport
 
 __all__ = ["AsyncTelnyx", "ClientState"]
@@ -74,6 +75,10 @@ class AsyncTelnyx:
         max_connections: Size of the connection pool.
         keepalive_expiry: Seconds after which an idle pooled connection is retired.
         max_response_bytes: Larger response bodies are refused unread.
+        idempotency_store: Where ``idempotency_key=`` sends are recorded: a file path
+            (SQLite, for the processes of one machine), a ``postgresql://`` URL (shared by
+            every process and host using it; the ``postgres`` extra), or an
+            :class:`IdempotencyStore`. Nothing is opened until the first keyed send.
 
     Raises:
         TelnyxError: No API key, or an unusable setting (named in the message).
@@ -89,6 +94,7 @@ class AsyncTelnyx:
         max_connections: int = 100,
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
+        idempotency_store: IdempotencyStoreSetting | None = None,
     ) -> None:
         # Rebound first, so that a traceback of a refused setting (capture_locals)
         # never shows the key in this frame.
@@ -103,6 +109,11 @@ class AsyncTelnyx:
             max_response_bytes=max_response_bytes,
         )
         self._setup(self._config)
+        self._keys: KeyedSends | None = None
+        if idempotency_store is not None:
+            from ._idempotency import KeyedSends
+
+            self._keys = KeyedSends(idempotency_store, config=self._config)
 
     def _setup(self, config: ClientConfig) -> None:
         self._retrier = Retrier(config.retry)
@@ -114,6 +125,7 @@ class AsyncTelnyx:
         self._state = ClientState.NEW
         self.messages = AsyncMessages(
             self._send,
+            self._send_keyed,
             pool_size=config.max_connections,
             max_retry_after=config.retry.max_retry_after,
         )
@@ -179,11 +191,35 @@ class AsyncTelnyx:
         # retries included.
         return await self._retrier.call(lambda: wrap(lambda: post(body)))
 
+    async def _send_keyed(self, request: GroupMmsRequest, key: str, /) -> Message:
+        from ._idempotency import NO_STORE, check_key
+
+        if self._keys is None:
+            raise TelnyxError(NO_STORE)
+        check_key(key)
+        if self._state is not ClientState.OPEN:
+            await self._open()
+        return await self._keys.send(
+            request, key, post=lambda: self._send(request), converter=self._converter
+        )
+
+    @property
+    def idempotency_keys(self) -> AsyncIdempotencyKeys:
+        """The records of this client's idempotency keys: ``status``, ``resolve`` and
+        ``mark_not_sent`` (see :class:`OutcomeUnknownError`)."""
+        from ._idempotency import AsyncIdempotencyKeys
+
+        self._refuse_if_closed()
+        return AsyncIdempotencyKeys(self._keys)
+
     async def aclose(self) -> None:
-        """Close pooled connections. Idempotent; the client cannot be used afterwards."""
+        """Close pooled connections (and the idempotency store the client opened).
+        Idempotent; the client cannot be used afterwards."""
         self._state = ClientState.CLOSED
         if self._transport is not None:
             await self._transport.aclose()
+        if self._keys is not None:
+            await self._keys.aclose()
 
     async def close(self) -> None:
         """Close pooled connections: the same as :meth:`aclose`, under the name the
@@ -194,6 +230,8 @@ class AsyncTelnyx:
         """Drop pooled connections without closing them (the child after ``fork``)."""
         if self._transport is not None:
             self._transport.forget()
+        if self._keys is not None:
+            self._keys.forget()
 
     async def __aenter__(self) -> AsyncTelnyx:
         self._refuse_if_closed()

@@ -23,14 +23,19 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "BackendUnavailableError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
+    "IdempotencyKeyReusedError",
     "InternalServerError",
     "NotFoundError",
     "Outcome",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "SendInProgressError",
     "TelnyxError",
     "UnprocessableEntityError",
     "WebhookVerificationError",
@@ -116,6 +121,62 @@ class APIError(TelnyxError):
     def outcome_unknown(self) -> bool:
         """True when Telnyx may have accepted the message: a blind resend may double-send."""
         return self.outcome is Outcome.UNKNOWN
+
+
+class OutcomeUnknownError(APIError):
+    """An earlier send under this idempotency key may have reached Telnyx; nothing was sent now.
+
+    Its holder died while the message was in flight, or the answer was lost. Check
+    Telnyx's message records, then settle the key with the client's
+    ``idempotency_keys.resolve(key, message_id=...)`` or ``.mark_not_sent(key)``.
+
+    Attributes:
+        key: The idempotency key.
+    """
+
+    outcome = Outcome.UNKNOWN
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r}: an earlier send under it may have reached Telnyx "
+            "(its outcome is unknown), so nothing was sent; check Telnyx's message records, "
+            "then call idempotency_keys.resolve(key, message_id=...) or "
+            "idempotency_keys.mark_not_sent(key)"
+        )
+        self.key = key
+
+
+class SendInProgressError(TelnyxError):
+    """Another task, thread or process is sending under this idempotency key; nothing was sent.
+
+    Raised after waiting for its outcome up to the client's ``timeout``. Call again later:
+    it then returns that send's message, or raises what its outcome calls for.
+
+    Attributes:
+        key: The idempotency key.
+    """
+
+    def __init__(self, key: str, *, waited: float) -> None:
+        super().__init__(
+            f"idempotency key {key!r}: another send under it is still in flight after "
+            f"waiting {waited:g}s; nothing was sent, call again later"
+        )
+        self.key = key
+
+
+class IdempotencyKeyReusedError(TelnyxError, ValueError):
+    """An idempotency key was given with a different request than its first use; nothing was sent.
+
+    Attributes:
+        key: The idempotency key.
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was first used for a different message (sender, "
+            "recipients, text, subject or media); nothing was sent, use a new key"
+        )
+        self.key = key
 
 
 class APIConnectionError(APIError):

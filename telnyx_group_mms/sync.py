@@ -21,7 +21,7 @@ from collections.abc import (
     Sequence,
 )
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ._config import Secret
 from ._loop_thread import LoopThread
@@ -32,7 +32,11 @@ from .limits._sender_rates import PerSenderRate
 from .models import GroupMmsRequest, Message
 from .retry import RetryPolicy
 
-__all__ = ["Messages", "Telnyx"]
+if TYPE_CHECKING:
+    from ._idempotency import IdempotencyStoreSetting
+    from .stores._keys import KeyStatus
+
+__all__ = ["IdempotencyKeys", "Messages", "Telnyx"]
 
 T = TypeVar("T")
 
@@ -83,6 +87,7 @@ class Telnyx:
         max_connections: int = 100,
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
+        idempotency_store: IdempotencyStoreSetting | None = None,
     ) -> None:
         # As in AsyncTelnyx: no traceback frame of a refused setting shows the key.
         api_key = None if api_key is None else Secret(api_key)
@@ -94,6 +99,7 @@ class Telnyx:
             max_connections=max_connections,
             keepalive_expiry=keepalive_expiry,
             max_response_bytes=max_response_bytes,
+            idempotency_store=idempotency_store,
         )
         self._lock = threading.Lock()
         self._closed = False
@@ -129,6 +135,13 @@ class Telnyx:
     def base_url(self) -> str:
         """The API root this client sends to."""
         return self._runtime.core.base_url
+
+    @property
+    def idempotency_keys(self) -> IdempotencyKeys:
+        """The records of this client's idempotency keys; see :class:`IdempotencyKeys`."""
+        if self._closed:
+            raise ClientClosedError
+        return IdempotencyKeys(self)
 
     def __repr__(self) -> str:
         if "_runtime" not in vars(self):  # a refused setting: tracebacks show it as a local
@@ -275,9 +288,11 @@ class Messages:
     def __init__(self, client: Telnyx) -> None:
         self._client = client
 
-    def send(self, request: GroupMmsRequest, /) -> Message:
+    def send(self, request: GroupMmsRequest, /, *, idempotency_key: str | None = None) -> Message:
         """Send one validated request; see :meth:`AsyncMessages.send`."""
-        return self._client._run(lambda core: core.messages.send(request))  # noqa: SLF001
+        return self._client._run(  # noqa: SLF001 - same package
+            lambda core: core.messages.send(request, idempotency_key=idempotency_key)
+        )
 
     def send_group_mms(
         self,
@@ -290,6 +305,7 @@ class Messages:
         webhook_url: str | None = None,
         webhook_failover_url: str | None = None,
         use_profile_webhooks: bool | None = None,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Send one group MMS; see :meth:`AsyncMessages.send_group_mms`.
 
@@ -307,7 +323,7 @@ class Messages:
             webhook_failover_url=webhook_failover_url,
             use_profile_webhooks=use_profile_webhooks,
         )
-        return self.send(request)
+        return self.send(request, idempotency_key=idempotency_key)
 
     def send_many(
         self,
@@ -367,3 +383,26 @@ class Messages:
             stop_on_account_error=stop_on_account_error,
         )
         return _iterate_on(client, runtime.portal, results)
+
+
+class IdempotencyKeys:
+    """The records of a sync client's idempotency keys; see :class:`AsyncIdempotencyKeys`."""
+
+    def __init__(self, client: Telnyx) -> None:
+        self._client = client
+
+    def status(self, key: str) -> KeyStatus | None:
+        """Where ``key`` stands, or ``None`` when no record of it is kept."""
+        return self._client._run(lambda core: core.idempotency_keys.status(key))  # noqa: SLF001
+
+    def resolve(self, key: str, *, message_id: str) -> bool:
+        """Record an unknown key as sent, as message ``message_id``."""
+        return self._client._run(  # noqa: SLF001 - same package
+            lambda core: core.idempotency_keys.resolve(key, message_id=message_id)
+        )
+
+    def mark_not_sent(self, key: str) -> bool:
+        """Record an unknown key as not sent: the next send under it goes out."""
+        return self._client._run(  # noqa: SLF001 - same package
+            lambda core: core.idempotency_keys.mark_not_sent(key)
+        )

@@ -64,7 +64,8 @@ class Import:
 
 
 def covers(entry: str, module: str) -> bool:
-    return module == entry or module.startswith(entry + ".")
+    # The package's own entry (``__init__``) is that one module, not everything below it.
+    return module == entry or (entry != PACKAGE and module.startswith(entry + "."))
 
 
 def qualified(name: str) -> str:
@@ -119,7 +120,7 @@ def imports_of(source: str, *, module: str, is_package: bool, known: set[str]) -
     here = module if is_package else module.rpartition(".")[0]
 
     def add(line: int, name: str) -> None:
-        if covers(PACKAGE, name):
+        if name == PACKAGE or name.startswith(PACKAGE + "."):
             # `from .x import y` names a module when y is one, else an attribute of x.
             while name not in known and "." in name:
                 name = name.rpartition(".")[0]

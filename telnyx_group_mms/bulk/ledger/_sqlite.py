@@ -27,9 +27,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
-from ..._wire.json_codec import compact
+from ..._wire.digest import request_digest as request_digest
 from ...errors import TelnyxError
-from ...models import GroupMmsRequest
 from .._files import (
     LOCK_SUFFIX,
     SQLITE_COMPANIONS,
@@ -81,23 +80,6 @@ class RowState(enum.StrEnum):
 
 class LedgerError(TelnyxError):
     """The ledger cannot be opened (in use by another run, or not a ledger)."""
-
-
-def request_digest(request: GroupMmsRequest) -> str:
-    """A digest of what the recipients would receive, normalised.
-
-    Recipients are sorted (the same group in another order is the same group); webhook
-    settings are left out (changing where delivery reports go must not text anyone again).
-    """
-    identity = (
-        request.from_,
-        sorted(request.to),
-        request.text,
-        request.subject,
-        list(request.media_urls or ()),
-    )
-    canonical = compact(identity)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def bad_row_digest(raw: str) -> str:
