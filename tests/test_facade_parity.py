@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from telnyx_group_mms import AsyncTelnyx, Telnyx
+from telnyx_group_mms import AsyncIdempotencyKeys, AsyncTelnyx, IdempotencyKeys, Telnyx
 from telnyx_group_mms._resources import AsyncMessages
 from telnyx_group_mms.sync import Messages
 
@@ -55,6 +55,13 @@ def test_the_sync_and_async_messages_offer_the_same_methods() -> None:
 @pytest.mark.parametrize("method", sorted(public_methods(AsyncMessages)))
 def test_each_sync_method_mirrors_its_async_twin(method: str) -> None:
     assert shape(getattr(Messages, method)) == shape(getattr(AsyncMessages, method), method)
+
+
+def test_the_sync_key_records_mirror_the_async_ones() -> None:
+    assert public_methods(IdempotencyKeys) == public_methods(AsyncIdempotencyKeys)
+    for method in sorted(public_methods(AsyncIdempotencyKeys)):
+        sync = shape(getattr(IdempotencyKeys, method))
+        assert sync == shape(getattr(AsyncIdempotencyKeys, method)), method
 
 
 def test_the_parity_check_sees_a_drifted_default() -> None:

@@ -125,3 +125,16 @@ def test_a_holder_killed_mid_post_leaves_the_key_unknown_and_nothing_is_resent(
         with tgm.Telnyx(api_key=KEY, base_url=sandbox.base_url, idempotency_store=store) as c:
             status = c.idempotency_keys.status("killed-key")
         assert status is not None and status.state is tgm.SendState.UNKNOWN
+
+
+def test_the_task_queue_example_texts_the_group_once_over_three_runs(store: str) -> None:
+    ran = subprocess.run(
+        [sys.executable, "examples/task_queue_worker.py", "--store", store],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.count("the queue runs the task again") == 2
+    assert "POSTs that reached Telnyx: 1" in ran.stdout
