@@ -23,11 +23,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
     from ._numbers import (
         SenderKind as SenderKind,
     )
+    from ._private_files import (
+        BulkPathError as BulkPathError,
+    )
     from ._resources import (
         AsyncMessages as AsyncMessages,
-    )
-    from .bulk._files import (
-        BulkPathError as BulkPathError,
     )
     from .bulk._input import (
         InputError as InputError,
@@ -146,8 +146,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "_config": ("ClientConfig",),
     "_idempotency": ("AsyncIdempotencyKeys",),
     "_numbers": ("SenderKind",),
+    "_private_files": ("BulkPathError",),
     "_resources": ("AsyncMessages",),
-    "bulk._files": ("BulkPathError",),
     "bulk._input": ("InputError",),
     "bulk._report": ("BulkBadRow", "BulkPreview", "BulkProgress", "BulkSummary"),
     "bulk._runner": ("run_bulk",),

@@ -405,3 +405,44 @@ def test_the_key_never_reaches_telnyx(
     assert b"order-1-secret-key" not in recorded.body
     assert all("order-1-secret-key" not in v for v in recorded.headers.values())
     assert not any("idempotency" in name.lower() for name in recorded.headers)
+
+
+def test_the_sqlite_store_and_its_journal_are_private_to_their_owner(
+    sandbox: Sandbox, tmp_path: Path, run: Run
+) -> None:
+    path = tmp_path / "keys.db"
+
+    async def scenario() -> None:
+        async with tgm.AsyncTelnyx(
+            api_key=KEY, base_url=sandbox.base_url, idempotency_store=path
+        ) as client:
+            await client.messages.send_group_mms(from_=FROM, to=TO, text="hi", idempotency_key="k")
+            for name in ("keys.db", "keys.db-wal", "keys.db-shm"):
+                assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("planted", ["symlink", "world-writable"])
+def test_a_planted_sqlite_store_is_refused_before_sending(
+    sandbox: Sandbox, tmp_path: Path, run: Run, planted: str
+) -> None:
+    path = tmp_path / "keys.db"
+    if planted == "symlink":
+        path.symlink_to(tmp_path / "elsewhere.db")
+    else:
+        path.touch()
+        path.chmod(0o666)
+
+    async def scenario() -> None:
+        async with tgm.AsyncTelnyx(
+            api_key=KEY, base_url=sandbox.base_url, idempotency_store=path
+        ) as client:
+            await client.messages.send_group_mms(from_=FROM, to=TO, text="hi", idempotency_key="k")
+
+    refused = r"idempotency_store: .*keys\.db"
+    with pytest.raises(tgm.BackendUnavailableError, match=refused) as caught:
+        run(scenario())
+    assert "nothing was sent" in str(caught.value)
+    assert sandbox.request_count == 0
+    assert not (tmp_path / "elsewhere.db").exists()

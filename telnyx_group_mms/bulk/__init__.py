@@ -4,7 +4,7 @@ An application above the client: :func:`run_bulk` builds an :class:`~telnyx_grou
 and fans out through it. Input reading, the report and the ledger live in modules of their own.
 """
 
-from ._files import BulkPathError
+from .._private_files import BulkPathError
 from ._input import InputError
 from ._report import BulkBadRow, BulkPreview, BulkProgress, BulkSummary
 from ._runner import DEFAULT_RATE, default_ledger_path, run_bulk

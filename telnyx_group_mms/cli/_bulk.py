@@ -11,7 +11,7 @@ from typing import Final
 
 import click
 
-from ..bulk._files import BulkPathError
+from .._private_files import BulkPathError
 from ..bulk._input import InputError
 from ..bulk._report import BulkPreview
 from ..bulk._runner import DEFAULT_RATE, BulkSummary, run_bulk

@@ -18,6 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from .._private_files import (
+    SQLITE_COMPANIONS,
+    BulkPathError,
+    check_directory,
+    check_existing,
+    ensure_private,
+)
 from ..errors import BackendUnavailableError
 from ._keys import (
     DEFAULT_RETENTION,
@@ -38,6 +45,7 @@ T = TypeVar("T")
 
 _SQL: Final = Statements(table="idempotency_keys", placeholder="?", lock_row="")
 _PRUNE_EVERY: Final = 60.0
+_SETTING: Final = "idempotency_store"
 # Connections a forked child inherited: never used, never closed (see forget).
 _INHERITED: list[Any] = []
 
@@ -222,12 +230,14 @@ class SqliteIdempotencyStore:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is not None:
             return self._conn
-        if not self.path.parent.is_dir():
-            raise self._unusable(f"its directory {str(self.path.parent)!r} does not exist")
         try:
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        except OSError as exc:
-            raise self._unusable(exc.strerror or str(exc)) from None
+            # The file holds numbers and texts: private, and never a planted file or link.
+            check_directory(self.path, setting=_SETTING)
+            ensure_private(self.path, setting=_SETTING)
+            for suffix in SQLITE_COMPANIONS:
+                check_existing(Path(f"{self.path}{suffix}"), setting=_SETTING)
+        except BulkPathError as exc:
+            raise self._unusable(exc.problem) from None
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -260,8 +270,7 @@ class SqliteIdempotencyStore:
 
     def _unusable(self, why: str) -> BackendUnavailableError:
         return BackendUnavailableError(
-            f"idempotency_store: cannot use the SQLite file {str(self.path)!r}: {why}; "
-            "nothing was sent",
+            f"{_SETTING}: cannot use the SQLite file {str(self.path)!r}: {why}; nothing was sent",
             backend="sqlite",
             where=str(self.path),
         )

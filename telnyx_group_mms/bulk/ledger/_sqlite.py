@@ -27,10 +27,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
-from ..._wire.digest import request_digest as request_digest
-from ...errors import TelnyxError
-from .._files import (
-    LOCK_SUFFIX,
+from ..._private_files import (
     SQLITE_COMPANIONS,
     BulkPathError,
     check_directory,
@@ -38,6 +35,9 @@ from .._files import (
     ensure_private,
     open_private,
 )
+from ..._wire.digest import request_digest as request_digest
+from ...errors import TelnyxError
+from .._files import LOCK_SUFFIX
 
 if sys.platform != "win32":  # pragma: no branch
     import fcntl
