@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
     )
     from ._resources import (
         AsyncMessages as AsyncMessages,
+        AsyncMessagesWithRawResponse as AsyncMessagesWithRawResponse,
     )
     from .bulk._input import (
         InputError as InputError,
@@ -97,6 +98,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
         MessageError as MessageError,
         MessageType as MessageType,
         Money as Money,
+        RateLimitInfo as RateLimitInfo,
+        RawResponse as RawResponse,
         Recipient as Recipient,
         RecipientStatus as RecipientStatus,
         Sender as Sender,
@@ -125,6 +128,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
     from .sync import (
         IdempotencyKeys as IdempotencyKeys,
         Messages as Messages,
+        MessagesWithRawResponse as MessagesWithRawResponse,
         Telnyx as Telnyx,
     )
     from .webhooks._dedupe import (
@@ -147,7 +151,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "_idempotency": ("AsyncIdempotencyKeys",),
     "_numbers": ("SenderKind",),
     "_private_files": ("BulkPathError",),
-    "_resources": ("AsyncMessages",),
+    "_resources": ("AsyncMessages", "AsyncMessagesWithRawResponse"),
     "bulk._input": ("InputError",),
     "bulk._report": ("BulkBadRow", "BulkPreview", "BulkProgress", "BulkSummary"),
     "bulk._runner": ("run_bulk",),
@@ -193,6 +197,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "MessageError",
         "MessageType",
         "Money",
+        "RateLimitInfo",
+        "RawResponse",
         "Recipient",
         "RecipientStatus",
         "Sender",
@@ -209,7 +215,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "stores._postgres_keys": ("PostgresIdempotencyStore",),
     "stores._sqlite_keys": ("SqliteIdempotencyStore",),
     "stores._states": ("SendState",),
-    "sync": ("IdempotencyKeys", "Messages", "Telnyx"),
+    "sync": ("IdempotencyKeys", "Messages", "MessagesWithRawResponse", "Telnyx"),
     "webhooks._dedupe": ("EventDeduplicator",),
     "webhooks._models": ("WebhookEvent", "WebhookEventType", "WebhookMeta"),
     "webhooks._tracker": ("DeliveryTracker",),

@@ -127,6 +127,14 @@ class KeyedSends:
         self._hold = hold_for(config)
         self._wait = config.timeout
 
+    def derived(self, config: ClientConfig) -> KeyedSends:
+        """The same store and scope for a client from ``with_options``, timed by its settings;
+        it does not close the store."""
+        twin = object.__new__(KeyedSends)
+        twin.store, twin._owned, twin._scope = self.store, None, self._scope
+        twin._hold, twin._wait = hold_for(config), config.timeout
+        return twin
+
     async def send(
         self,
         request: GroupMmsRequest,

@@ -14,9 +14,9 @@ from .fanout._engine import (
     check_fan_out_settings,
 )
 from .limits._sender_rates import PerSenderRate
-from .models import GroupMmsRequest, Message
+from .models import GroupMmsRequest, Message, RawResponse
 
-__all__ = ["AsyncMessages"]
+__all__ = ["AsyncMessages", "AsyncMessagesWithRawResponse"]
 
 
 class SendFn(Protocol):
@@ -33,14 +33,70 @@ class KeyedSendFn(Protocol):
     async def __call__(self, request: GroupMmsRequest, key: str, /) -> Message: ...
 
 
+class RawSendFn(Protocol):
+    """The client's send that keeps what Telnyx answered besides the message."""
+
+    async def __call__(self, request: GroupMmsRequest, /) -> RawResponse: ...
+
+
+class AsyncMessagesWithRawResponse:
+    """``client.messages.with_raw_response``: each send returns a :class:`RawResponse`.
+
+    ``.parse()`` of it gives the :class:`Message` the plain call returns; the errors are
+    those of the plain calls. Idempotency keys are for the plain calls: a raw response
+    describes one HTTP exchange, which a keyed call may not make.
+    """
+
+    def __init__(self, send_raw: RawSendFn) -> None:
+        self._send_raw = send_raw
+
+    async def send(self, request: GroupMmsRequest, /) -> RawResponse:
+        """Send one validated request; see :meth:`AsyncMessages.send`."""
+        return await self._send_raw(request)
+
+    async def send_group_mms(
+        self,
+        *,
+        from_: str,
+        to: Sequence[str],
+        text: str | None = None,
+        subject: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        use_profile_webhooks: bool | None = None,
+    ) -> RawResponse:
+        """Send one group MMS; see :meth:`AsyncMessages.send_group_mms`."""
+        request = GroupMmsRequest(
+            from_=from_,
+            to=to,
+            text=text,
+            subject=subject,
+            media_urls=media_urls,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
+            use_profile_webhooks=use_profile_webhooks,
+        )
+        return await self._send_raw(request)
+
+
 class AsyncMessages:
     """Sends group MMS messages; reached as ``AsyncTelnyx(...).messages``."""
 
     def __init__(
-        self, send: SendFn, send_keyed: KeyedSendFn, *, pool_size: int, max_retry_after: float
+        self,
+        send: SendFn,
+        send_keyed: KeyedSendFn,
+        send_raw: RawSendFn,
+        *,
+        pool_size: int,
+        max_retry_after: float,
     ) -> None:
         self._send = send
         self._send_keyed = send_keyed
+        self.with_raw_response = AsyncMessagesWithRawResponse(send_raw)
+        """The same sends, returning a :class:`RawResponse` (status, headers, request id,
+        rate-limit headers, attempts, elapsed) instead of the message."""
         self._pool_size = pool_size
         self._max_retry_after = max_retry_after
 

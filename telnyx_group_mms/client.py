@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import enum
+import functools
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
+
+import attrs
 
 from ._config import ClientConfig, Secret, resolve_config
 from ._off_loop import Once
 from ._resources import AsyncMessages
 from .errors import ClientClosedError, TelnyxError
 from .fanout._engine import AttemptWrapper
-from .models import GroupMmsRequest, Message
+from .models import GroupMmsRequest, Message, RawResponse
 from .retry import Retrier, RetryPolicy
 
 if TYPE_CHECKING:  # loaded off the event loop on the first send (see _load_send_path)
@@ -108,15 +112,18 @@ class AsyncTelnyx:
             keepalive_expiry=keepalive_expiry,
             max_response_bytes=max_response_bytes,
         )
-        self._setup(self._config)
+        self._root: AsyncTelnyx | None = None  # the client this one was derived from
         self._keys: KeyedSends | None = None
         if idempotency_store is not None:
             from ._idempotency import KeyedSends
 
             self._keys = KeyedSends(idempotency_store, config=self._config)
+        self._setup(self._config)
 
     def _setup(self, config: ClientConfig) -> None:
         self._retrier = Retrier(config.retry)
+        # A derived client's own attempt timeout, when it differs from its pool's.
+        self._limit: float | None = None
         # Set by _open, on the first send: the transport and what the hot path uses.
         self._transport: Transport | None = None
         self._converter: cattrs.Converter
@@ -126,6 +133,7 @@ class AsyncTelnyx:
         self.messages = AsyncMessages(
             self._send,
             self._send_keyed,
+            self._send_raw,
             pool_size=config.max_connections,
             max_retry_after=config.retry.max_retry_after,
         )
@@ -133,7 +141,57 @@ class AsyncTelnyx:
     @property
     def state(self) -> ClientState:
         """``NEW``, ``OPEN`` or ``CLOSED``."""
+        root = self._root
+        if root is not None and root._state is ClientState.CLOSED:
+            return ClientState.CLOSED
         return self._state
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        max_retry_after: float | None = None,
+    ) -> AsyncTelnyx:
+        """A client with other per-call settings, sharing this one's connection pool.
+
+        The derived client shares the pool, the idempotency store and the lifecycle of
+        the client it came from: closing it (or leaving its ``async with``) does not
+        close the original, and closing the original closes it. Building it costs no
+        I/O, so it suits one call (``client.with_options(timeout=5).messages...``) as
+        well as a block of calls.
+
+        Args:
+            timeout: Seconds one attempt may take.
+            retry: The retry policy.
+            max_retry_after: The longest ``Retry-After`` waited out (of ``retry``, or of
+                this client's policy).
+
+        Raises:
+            TelnyxError: A setting is unusable (named in the message).
+            ClientClosedError: This client is closed.
+        """
+        self._refuse_if_closed()
+        root = self._root or self
+        policy = self._config.retry if retry is None else retry
+        if not isinstance(policy, RetryPolicy):
+            raise TelnyxError(f"retry must be a RetryPolicy, got {type(policy).__name__}")
+        try:
+            if max_retry_after is not None:
+                policy = attrs.evolve(policy, max_retry_after=max_retry_after)
+        except (TypeError, ValueError) as exc:
+            raise TelnyxError(f"max_retry_after: {exc}") from None
+        seconds = self._config.timeout if timeout is None else timeout
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+            raise TelnyxError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        derived = object.__new__(AsyncTelnyx)
+        derived._config = attrs.evolve(self._config, timeout=float(seconds), retry=policy)
+        derived._root = root
+        derived._keys = None if root._keys is None else root._keys.derived(derived._config)
+        derived._setup(derived._config)
+        if float(seconds) != root._config.timeout:
+            derived._limit = float(seconds)
+        return derived
 
     @property
     def base_url(self) -> str:
@@ -151,12 +209,28 @@ class AsyncTelnyx:
         return f"<AsyncTelnyx base_url={self._config.base_url!r} state={self._state.value}>"
 
     def _refuse_if_closed(self) -> None:
-        if self._state is ClientState.CLOSED:
+        if self.state is ClientState.CLOSED:
             raise ClientClosedError
 
     async def _open(self) -> None:
         """Get ready for the first send; every later send skips this."""
         self._refuse_if_closed()
+        root = self._root
+        if root is not None:  # a derived client sends through its root's pool
+            if root._state is not ClientState.OPEN:
+                await root._open()
+            self._refuse_if_closed()
+            transport = root._transport
+            assert transport is not None
+            self._transport = transport
+            self._converter = root._converter
+            self._encode = root._encode
+            limit = self._limit
+            self._post = (
+                transport.post if limit is None else functools.partial(transport.post, limit=limit)
+            )
+            self._state = ClientState.OPEN
+            return
         converter = await _SEND_PATH.get()
         self._refuse_if_closed()  # closed while loading
         if self._transport is None:  # not already opened by a concurrent first send
@@ -191,6 +265,35 @@ class AsyncTelnyx:
         # retries included.
         return await self._retrier.call(lambda: wrap(lambda: post(body)))
 
+    async def _send_raw(self, request: GroupMmsRequest, /) -> RawResponse:
+        if self._state is not ClientState.OPEN:
+            await self._open()
+        from ._transport import Exchange
+        from ._wire.protocol import parse_rate_limit
+
+        body = self._encode(self._converter, request)
+        transport = self._transport
+        assert transport is not None
+        limit = self._limit
+        exchange = Exchange()
+        attempts = 0
+
+        async def attempt() -> Message:
+            nonlocal attempts
+            attempts += 1
+            return await transport.post(body, limit=limit, sink=exchange)
+
+        started = time.perf_counter()
+        message = await self._retrier.call(attempt)
+        return RawResponse(
+            status_code=exchange.status or 200,
+            headers=exchange.headers,
+            rate_limit=parse_rate_limit(exchange.headers),
+            attempts=attempts,
+            elapsed=time.perf_counter() - started,
+            message=message,
+        )
+
     async def _send_keyed(self, request: GroupMmsRequest, key: str, /) -> Message:
         from ._idempotency import NO_STORE, check_key
 
@@ -214,8 +317,13 @@ class AsyncTelnyx:
 
     async def aclose(self) -> None:
         """Close pooled connections (and the idempotency store the client opened).
-        Idempotent; the client cannot be used afterwards."""
+        Idempotent; the client cannot be used afterwards.
+
+        A client from :meth:`with_options` only closes itself: the pool it shares is
+        its original's."""
         self._state = ClientState.CLOSED
+        if self._root is not None:
+            return
         if self._transport is not None:
             await self._transport.aclose()
         if self._keys is not None:
