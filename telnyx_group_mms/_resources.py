@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Protocol
 
 from .fanout._engine import (
@@ -31,6 +31,10 @@ class KeyedSendFn(Protocol):
     """The client's send under an idempotency key (see ``AsyncTelnyx``)."""
 
     async def __call__(self, request: GroupMmsRequest, key: str, /) -> Message: ...
+
+
+#: A fan-out's traced send, and the end of its span (told the results and any error).
+TracedFanOut = tuple[SendFn, Callable[[int, BaseException | None], None]]
 
 
 class RawSendFn(Protocol):
@@ -88,12 +92,14 @@ class AsyncMessages:
         send: SendFn,
         send_keyed: KeyedSendFn,
         send_raw: RawSendFn,
+        traced_fan_out: Callable[[], TracedFanOut | None],
         *,
         pool_size: int,
         max_retry_after: float,
     ) -> None:
         self._send = send
         self._send_keyed = send_keyed
+        self._traced_fan_out = traced_fan_out
         self.with_raw_response = AsyncMessagesWithRawResponse(send_raw)
         """The same sends, returning a :class:`RawResponse` (status, headers, request id,
         rate-limit headers, attempts, elapsed) instead of the message."""
@@ -242,8 +248,9 @@ class AsyncMessages:
             per_sender_rate=per_sender_rate,
             pool_size=self._pool_size,
         )
+        traced = self._traced_fan_out()
         engine = FanOut(
-            self._send,
+            self._send if traced is None else traced[0],
             concurrency=concurrency,
             rate_limit=rate_limit,
             per_sender_rate=per_sender_rate,
@@ -251,4 +258,24 @@ class AsyncMessages:
             before_send=before_send,
             stop_on_account_error=stop_on_account_error,
         )
-        return engine.results(requests)
+        if traced is None:
+            return engine.results(requests)
+        return _ending(engine.results(requests), traced[1])
+
+
+async def _ending(
+    results: AsyncGenerator[SendResult, None], end: Callable[[int, BaseException | None], None]
+) -> AsyncGenerator[SendResult, None]:
+    """``results``, then the end of the fan-out's span, however the iteration ends."""
+    count = 0
+    error: BaseException | None = None
+    try:
+        async for result in results:
+            count += 1
+            yield result
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        await results.aclose()
+        end(count, error)

@@ -21,8 +21,13 @@ from .retry import Retrier, RetryPolicy
 
 if TYPE_CHECKING:  # loaded off the event loop on the first send (see _load_send_path)
     import cattrs
+    from opentelemetry.context import Context
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
     from ._idempotency import AsyncIdempotencyKeys, IdempotencyStoreSetting, KeyedSends
+    from ._resources import TracedFanOut
+    from ._telemetry import Telemetry
     from ._transport import Transport
 
 __all__ = ["AsyncTelnyx", "ClientState"]
@@ -48,9 +53,11 @@ def _load_send_path() -> cattrs.Converter:
     for it.
     """
     from . import _transport  # noqa: F401 - aiohttp's import is most of the cost
+    from ._telemetry import preload
     from ._wire.serialization import get_converter
     from .models import MessageError
 
+    preload()
     converter = get_converter()
     # Hooks cattrs would otherwise generate on the loop at the first error answer.
     converter.get_structure_hook(list[MessageError])
@@ -83,6 +90,11 @@ class AsyncTelnyx:
             (SQLite, for the processes of one machine), a ``postgresql://`` URL (shared by
             every process and host using it; the ``postgres`` extra), or an
             :class:`IdempotencyStore`. Nothing is opened until the first keyed send.
+        telemetry: ``False`` records no OpenTelemetry spans or metrics. With it on (the
+            default), they are recorded when ``opentelemetry-api`` is installed (the
+            ``otel`` extra) and an SDK is configured, as of the client's first send.
+        tracer_provider: Record spans here instead of the global tracer provider.
+        meter_provider: Record metrics here instead of the global meter provider.
 
     Raises:
         TelnyxError: No API key, or an unusable setting (named in the message).
@@ -99,6 +111,9 @@ class AsyncTelnyx:
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
         idempotency_store: IdempotencyStoreSetting | None = None,
+        telemetry: bool = True,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         # Rebound first, so that a traceback of a refused setting (capture_locals)
         # never shows the key in this frame.
@@ -113,6 +128,7 @@ class AsyncTelnyx:
             max_response_bytes=max_response_bytes,
         )
         self._root: AsyncTelnyx | None = None  # the client this one was derived from
+        self._telemetry_settings = (bool(telemetry), tracer_provider, meter_provider)
         self._keys: KeyedSends | None = None
         if idempotency_store is not None:
             from ._idempotency import KeyedSends
@@ -124,6 +140,9 @@ class AsyncTelnyx:
         self._retrier = Retrier(config.retry)
         # A derived client's own attempt timeout, when it differs from its pool's.
         self._limit: float | None = None
+        # What this client records (decided at its first send; None: nothing).
+        self._telemetry: Telemetry | None = None
+        self._telemetry_decided = False
         # Set by _open, on the first send: the transport and what the hot path uses.
         self._transport: Transport | None = None
         self._converter: cattrs.Converter
@@ -134,6 +153,7 @@ class AsyncTelnyx:
             self._send,
             self._send_keyed,
             self._send_raw,
+            self._traced_fan_out,
             pool_size=config.max_connections,
             max_retry_after=config.retry.max_retry_after,
         )
@@ -187,6 +207,7 @@ class AsyncTelnyx:
         derived = object.__new__(AsyncTelnyx)
         derived._config = attrs.evolve(self._config, timeout=float(seconds), retry=policy)
         derived._root = root
+        derived._telemetry_settings = root._telemetry_settings
         derived._keys = None if root._keys is None else root._keys.derived(derived._config)
         derived._setup(derived._config)
         if float(seconds) != root._config.timeout:
@@ -229,6 +250,7 @@ class AsyncTelnyx:
             self._post = (
                 transport.post if limit is None else functools.partial(transport.post, limit=limit)
             )
+            self._decide_telemetry()
             self._state = ClientState.OPEN
             return
         converter = await _SEND_PATH.get()
@@ -250,6 +272,7 @@ class AsyncTelnyx:
             self._converter = converter
             self._encode = encode_request
             self._post = self._transport.post
+            self._decide_telemetry()
             self._state = ClientState.OPEN
 
     async def _send(
@@ -257,6 +280,8 @@ class AsyncTelnyx:
     ) -> Message:
         if self._state is not ClientState.OPEN:
             await self._open()
+        if self._telemetry is not None:
+            return (await self._send_tracked(request, wrap, None)).message
         body = self._encode(self._converter, request)
         post = self._post
         if wrap is None:
@@ -268,6 +293,13 @@ class AsyncTelnyx:
     async def _send_raw(self, request: GroupMmsRequest, /) -> RawResponse:
         if self._state is not ClientState.OPEN:
             await self._open()
+        return await self._send_tracked(request, None, None)
+
+    async def _send_tracked(
+        self, request: GroupMmsRequest, wrap: AttemptWrapper | None, parent: Context | None
+    ) -> RawResponse:
+        """A send that keeps what Telnyx answered, and records telemetry when it is live:
+        the raw response's path, and every send's once an OpenTelemetry SDK is set up."""
         from ._transport import Exchange
         from ._wire.protocol import parse_rate_limit
 
@@ -276,6 +308,12 @@ class AsyncTelnyx:
         assert transport is not None
         limit = self._limit
         exchange = Exchange()
+        telemetry = self._telemetry
+        record = (
+            None
+            if telemetry is None
+            else telemetry.begin(recipients=len(request.to), parent=parent)
+        )
         attempts = 0
 
         async def attempt() -> Message:
@@ -283,8 +321,31 @@ class AsyncTelnyx:
             attempts += 1
             return await transport.post(body, limit=limit, sink=exchange)
 
+        run = attempt
+        if wrap is not None:
+            gate = wrap
+
+            async def run() -> Message:
+                asked = time.perf_counter()
+
+                async def admitted() -> Message:
+                    if record is not None:
+                        record.waited(time.perf_counter() - asked)
+                    return await attempt()
+
+                return await gate(admitted)
+
         started = time.perf_counter()
-        message = await self._retrier.call(attempt)
+        if record is None:
+            message = await self._retrier.call(run)
+        else:
+            try:
+                with record.current():
+                    message = await self._retrier.call(run, observe=record.retried)
+            except BaseException as exc:
+                record.failed(exc, attempts=attempts)
+                raise
+            record.sent(message, status=exchange.status, attempts=attempts)
         return RawResponse(
             status_code=exchange.status or 200,
             headers=exchange.headers,
@@ -293,6 +354,38 @@ class AsyncTelnyx:
             elapsed=time.perf_counter() - started,
             message=message,
         )
+
+    def _traced_fan_out(self) -> TracedFanOut | None:
+        """For ``send_many``: a send whose spans a fan-out span parents, and the end of
+        that span; ``None`` when no tracing is live."""
+        telemetry = self._decide_telemetry()
+        if telemetry is None or telemetry.tracer is None:
+            return None
+        parent, span = telemetry.fan_out()
+
+        async def send(request: GroupMmsRequest, wrap: AttemptWrapper | None = None, /) -> Message:
+            if self._state is not ClientState.OPEN:
+                await self._open()
+            return (await self._send_tracked(request, wrap, parent)).message
+
+        def end(results: int, error: BaseException | None) -> None:
+            telemetry.end_fan_out(span, results=results, error=error)
+
+        return send, end
+
+    def _decide_telemetry(self) -> Telemetry | None:
+        """Whether this client records telemetry, decided once (by its root) and kept."""
+        root = self._root or self
+        if not root._telemetry_decided:
+            from ._telemetry import telemetry_for
+
+            enabled, tracer_provider, meter_provider = root._telemetry_settings
+            root._telemetry = telemetry_for(
+                enabled=enabled, tracer_provider=tracer_provider, meter_provider=meter_provider
+            )
+            root._telemetry_decided = True
+        self._telemetry = root._telemetry
+        return self._telemetry
 
     async def _send_keyed(self, request: GroupMmsRequest, key: str, /) -> Message:
         from ._idempotency import NO_STORE, check_key

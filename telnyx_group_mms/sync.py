@@ -33,6 +33,9 @@ from .models import GroupMmsRequest, Message, RawResponse
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
     from ._idempotency import IdempotencyStoreSetting
     from .stores._keys import KeyStatus
 
@@ -88,6 +91,9 @@ class Telnyx:
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
         idempotency_store: IdempotencyStoreSetting | None = None,
+        telemetry: bool = True,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         # As in AsyncTelnyx: no traceback frame of a refused setting shows the key.
         api_key = None if api_key is None else Secret(api_key)
@@ -100,6 +106,9 @@ class Telnyx:
             keepalive_expiry=keepalive_expiry,
             max_response_bytes=max_response_bytes,
             idempotency_store=idempotency_store,
+            telemetry=telemetry,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         self._lock = threading.Lock()
         self._closed = False
