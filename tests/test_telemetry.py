@@ -274,3 +274,25 @@ def test_the_sync_client_records_the_same_span(recorded: Recorded) -> None:
         message.id,
         raw.parse().id,
     ]
+
+
+def test_a_bulk_run_is_one_trace(recorded: Recorded, tmp_path: Any) -> None:
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(f'{{"from": "{FROM}", "to": ["{TO[0]}"], "text": "row {i}"}}\n' for i in range(5))
+    )
+
+    async def scenario() -> tgm.BulkSummary:
+        async with (
+            Sandbox() as sandbox,
+            tgm.AsyncTelnyx(api_key=KEY, base_url=sandbox.base_url, **recorded.providers()) as c,
+        ):
+            return await tgm.run_bulk(rows, client=c, rate=None)
+
+    summary = asyncio.run(scenario())
+    assert summary.sent == 5
+    (parent,) = recorded.spans("telnyx.group_mms.send_many")
+    sends = recorded.spans()
+    assert len(sends) == 5
+    assert parent.context is not None
+    assert {s.context.trace_id for s in sends if s.context} == {parent.context.trace_id}
