@@ -85,6 +85,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
         SenderRateRule as SenderRateRule,
         SenderRates as SenderRates,
     )
+    from .limits._shared import (
+        RateLimits as RateLimits,
+    )
     from .models import (
         FINAL_STATUSES as FINAL_STATUSES,
         MAX_MEDIA_URLS as MAX_MEDIA_URLS,
@@ -184,6 +187,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "fanout._account_refusal": ("BatchStoppedError", "is_account_refusal"),
     "fanout._engine": ("SendResult",),
     "limits._sender_rates": ("PerSenderRate", "SenderRateRule", "SenderRates"),
+    "limits._shared": ("RateLimits",),
     "models": (
         "CostBreakdown",
         "Direction",

@@ -18,7 +18,14 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from ._version import __version__
-from .errors import APIConnectionError, APIError, APIStatusError, APITimeoutError, Outcome
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    Outcome,
+    TelnyxError,
+)
 from .retry import RetryEvent
 
 if TYPE_CHECKING:
@@ -194,7 +201,12 @@ class SendRecord:
         self._end("sent", attempts)
 
     def failed(self, error: BaseException, *, attempts: int) -> None:
-        unknown = not isinstance(error, APIError) or error.outcome is Outcome.UNKNOWN
+        # A store or a shared limit that failed (TelnyxError) failed before its POST; a
+        # cancellation or a bug may have cut one short.
+        if isinstance(error, APIError):
+            unknown = error.outcome is Outcome.UNKNOWN
+        else:
+            unknown = not isinstance(error, TelnyxError)
         span = self.span
         if span is not None:
             if isinstance(error, APIStatusError):

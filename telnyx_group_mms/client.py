@@ -14,7 +14,7 @@ import attrs
 from ._config import ClientConfig, Secret, resolve_config
 from ._off_loop import Once
 from ._resources import AsyncMessages
-from .errors import ClientClosedError, TelnyxError
+from .errors import ClientClosedError, RateLimitError, TelnyxError
 from .fanout._engine import AttemptWrapper
 from .models import GroupMmsRequest, Message, RawResponse
 from .retry import Retrier, RetryPolicy
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # loaded off the event loop on the first send (see _load_send
     from ._resources import TracedFanOut
     from ._telemetry import Telemetry
     from ._transport import Transport
+    from .limits._shared import Admission, RateLimits
 
 __all__ = ["AsyncTelnyx", "ClientState"]
 
@@ -95,6 +96,9 @@ class AsyncTelnyx:
             ``otel`` extra) and an SDK is configured, as of the client's first send.
         tracer_provider: Record spans here instead of the global tracer provider.
         meter_provider: Record metrics here instead of the global meter provider.
+        rate_limits: Limits for every send of this client, single sends included: in this
+            process, or shared with every process and host using the same Redis (see
+            :class:`RateLimits`).
 
     Raises:
         TelnyxError: No API key, or an unusable setting (named in the message).
@@ -111,6 +115,7 @@ class AsyncTelnyx:
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
         idempotency_store: IdempotencyStoreSetting | None = None,
+        rate_limits: RateLimits | None = None,
         telemetry: bool = True,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
@@ -129,6 +134,20 @@ class AsyncTelnyx:
         )
         self._root: AsyncTelnyx | None = None  # the client this one was derived from
         self._telemetry_settings = (bool(telemetry), tracer_provider, meter_provider)
+        self._admission: Admission | None = None
+        if rate_limits is not None:
+            from .limits._shared import RateLimits, admission_for
+
+            if not isinstance(rate_limits, RateLimits):
+                raise TelnyxError(
+                    f"rate_limits must be a RateLimits, got {type(rate_limits).__name__}"
+                )
+            self._admission = admission_for(
+                rate_limits,
+                scope=self._config.scope,
+                timeout=self._config.timeout,
+                max_pause=self._config.retry.max_retry_after,
+            )
         self._keys: KeyedSends | None = None
         if idempotency_store is not None:
             from ._idempotency import KeyedSends
@@ -208,6 +227,7 @@ class AsyncTelnyx:
         derived._config = attrs.evolve(self._config, timeout=float(seconds), retry=policy)
         derived._root = root
         derived._telemetry_settings = root._telemetry_settings
+        derived._admission = root._admission
         derived._keys = None if root._keys is None else root._keys.derived(derived._config)
         derived._setup(derived._config)
         if float(seconds) != root._config.timeout:
@@ -282,6 +302,8 @@ class AsyncTelnyx:
             await self._open()
         if self._telemetry is not None:
             return (await self._send_tracked(request, wrap, None)).message
+        if self._admission is not None:
+            wrap = self._limited(request.from_, wrap)
         body = self._encode(self._converter, request)
         post = self._post
         if wrap is None:
@@ -303,6 +325,8 @@ class AsyncTelnyx:
         from ._transport import Exchange
         from ._wire.protocol import parse_rate_limit
 
+        if self._admission is not None:
+            wrap = self._limited(request.from_, wrap)
         body = self._encode(self._converter, request)
         transport = self._transport
         assert transport is not None
@@ -354,6 +378,25 @@ class AsyncTelnyx:
             elapsed=time.perf_counter() - started,
             message=message,
         )
+
+    def _limited(self, sender: str, inner: AttemptWrapper | None) -> AttemptWrapper:
+        """``inner`` (the fan-out's gate, if any), then the client's own rate limits,
+        right before each attempt's POST; a 429 pauses whoever shares the limits."""
+        admission = self._admission
+        assert admission is not None
+
+        async def gate(post: Callable[[], Awaitable[Message]]) -> Message:
+            async def admitted() -> Message:
+                await admission.admit(sender)
+                try:
+                    return await post()
+                except RateLimitError as exc:
+                    await admission.pause(exc)
+                    raise
+
+            return await (admitted() if inner is None else inner(admitted))
+
+        return gate
 
     def _traced_fan_out(self) -> TracedFanOut | None:
         """For ``send_many``: a send whose spans a fan-out span parents, and the end of
@@ -421,6 +464,8 @@ class AsyncTelnyx:
             await self._transport.aclose()
         if self._keys is not None:
             await self._keys.aclose()
+        if self._admission is not None:
+            await self._admission.aclose()
 
     async def close(self) -> None:
         """Close pooled connections: the same as :meth:`aclose`, under the name the

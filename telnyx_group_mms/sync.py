@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
     from ._idempotency import IdempotencyStoreSetting
+    from .limits._shared import RateLimits
     from .stores._keys import KeyStatus
 
 __all__ = ["IdempotencyKeys", "Messages", "MessagesWithRawResponse", "Telnyx"]
@@ -91,6 +92,7 @@ class Telnyx:
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
         idempotency_store: IdempotencyStoreSetting | None = None,
+        rate_limits: RateLimits | None = None,
         telemetry: bool = True,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
@@ -106,6 +108,7 @@ class Telnyx:
             keepalive_expiry=keepalive_expiry,
             max_response_bytes=max_response_bytes,
             idempotency_store=idempotency_store,
+            rate_limits=rate_limits,
             telemetry=telemetry,
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
