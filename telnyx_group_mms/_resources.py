@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 from .fanout._engine import (
@@ -14,6 +14,7 @@ from .fanout._engine import (
     check_fan_out_settings,
 )
 from .limits._sender_rates import PerSenderRate
+from .limits._shared import Admission, RateLimits, admission_for, gate_with
 from .models import GroupMmsRequest, Message, RawResponse
 
 __all__ = ["AsyncMessages", "AsyncMessagesWithRawResponse"]
@@ -96,6 +97,8 @@ class AsyncMessages:
         *,
         pool_size: int,
         max_retry_after: float,
+        scope: str,
+        timeout: float,
     ) -> None:
         self._send = send
         self._send_keyed = send_keyed
@@ -105,6 +108,8 @@ class AsyncMessages:
         rate-limit headers, attempts, elapsed) instead of the message."""
         self._pool_size = pool_size
         self._max_retry_after = max_retry_after
+        self._scope = scope
+        self._timeout = timeout
 
     async def send(
         self, request: GroupMmsRequest, /, *, idempotency_key: str | None = None
@@ -184,6 +189,7 @@ class AsyncMessages:
         per_sender_rate: PerSenderRate | None = None,
         before_send: BeforeSend | None = None,
         stop_on_account_error: bool = True,
+        rate_limits: RateLimits | None = None,
     ) -> AsyncGenerator[SendResult, None]:
         """Send many requests concurrently; yield a :class:`SendResult` as each completes.
 
@@ -230,6 +236,14 @@ class AsyncMessages:
                 :class:`BatchStoppedError`. ``False``: every request is sent and
                 yields its own result, as for any other failure.
 
+            rate_limits: This fan-out's limits as a :class:`RateLimits`: with a
+                ``redis_url``, shared with every process and host using the same Redis
+                and namespace (a batch on three machines keeps one account rate); if
+                Redis fails, each request it stops is yielded with
+                :class:`BackendUnavailableError`, nothing sent. Instead of
+                ``rate_limit`` and ``per_sender_rate``, which are its in-process
+                shorthand. A client built with ``rate_limits=`` applies its own too.
+
         Returns:
             An async iterator of results, in completion order; ``index`` is the
             request's 0-based position in the input.
@@ -249,8 +263,13 @@ class AsyncMessages:
             pool_size=self._pool_size,
         )
         traced = self._traced_fan_out()
+        send: SendFn = self._send if traced is None else traced[0]
+        admission = None
+        if rate_limits is not None:
+            admission = self._admission_for(rate_limits, shorthand=(rate_limit, per_sender_rate))
+            send = _gated_send(send, admission)
         engine = FanOut(
-            self._send if traced is None else traced[0],
+            send,
             concurrency=concurrency,
             rate_limit=rate_limit,
             per_sender_rate=per_sender_rate,
@@ -258,15 +277,44 @@ class AsyncMessages:
             before_send=before_send,
             stop_on_account_error=stop_on_account_error,
         )
-        if traced is None:
+        if traced is None and admission is None:
             return engine.results(requests)
-        return _ending(engine.results(requests), traced[1])
+        return _ending(
+            engine.results(requests),
+            end=None if traced is None else traced[1],
+            close=None if admission is None else admission.aclose,
+        )
+
+    def _admission_for(self, limits: RateLimits, *, shorthand: tuple[object, object]) -> Admission:
+        if not isinstance(limits, RateLimits):
+            raise TypeError(f"rate_limits must be a RateLimits, not {type(limits).__name__}")
+        if shorthand != (None, None):
+            raise ValueError(
+                "give rate_limits, or rate_limit and per_sender_rate (its in-process "
+                "shorthand), not both"
+            )
+        return admission_for(
+            limits, scope=self._scope, timeout=self._timeout, max_pause=self._max_retry_after
+        )
+
+
+def _gated_send(send: SendFn, admission: Admission) -> SendFn:
+    """``send``, each attempt of it admitted by ``admission`` (one fan-out's own limits)."""
+
+    async def gated(request: GroupMmsRequest, wrap: AttemptWrapper | None = None, /) -> Message:
+        return await send(request, gate_with(admission, request.from_, wrap))
+
+    return gated
 
 
 async def _ending(
-    results: AsyncGenerator[SendResult, None], end: Callable[[int, BaseException | None], None]
+    results: AsyncGenerator[SendResult, None],
+    *,
+    end: Callable[[int, BaseException | None], None] | None,
+    close: Callable[[], Awaitable[None]] | None,
 ) -> AsyncGenerator[SendResult, None]:
-    """``results``, then the end of the fan-out's span, however the iteration ends."""
+    """``results``, then the end of the fan-out's span and the close of its own limits,
+    however the iteration ends."""
     count = 0
     error: BaseException | None = None
     try:
@@ -278,4 +326,7 @@ async def _ending(
         raise
     finally:
         await results.aclose()
-        end(count, error)
+        if end is not None:
+            end(count, error)
+        if close is not None:
+            await close()

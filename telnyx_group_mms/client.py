@@ -14,8 +14,9 @@ import attrs
 from ._config import ClientConfig, Secret, resolve_config
 from ._off_loop import Once
 from ._resources import AsyncMessages
-from .errors import ClientClosedError, RateLimitError, TelnyxError
+from .errors import ClientClosedError, TelnyxError
 from .fanout._engine import AttemptWrapper
+from .limits._shared import RateLimits, admission_for, gate_with
 from .models import GroupMmsRequest, Message, RawResponse
 from .retry import Retrier, RetryPolicy
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # loaded off the event loop on the first send (see _load_send
     from ._resources import TracedFanOut
     from ._telemetry import Telemetry
     from ._transport import Transport
-    from .limits._shared import Admission, RateLimits
+    from .limits._shared import Admission
 
 __all__ = ["AsyncTelnyx", "ClientState"]
 
@@ -136,8 +137,6 @@ class AsyncTelnyx:
         self._telemetry_settings = (bool(telemetry), tracer_provider, meter_provider)
         self._admission: Admission | None = None
         if rate_limits is not None:
-            from .limits._shared import RateLimits, admission_for
-
             if not isinstance(rate_limits, RateLimits):
                 raise TelnyxError(
                     f"rate_limits must be a RateLimits, got {type(rate_limits).__name__}"
@@ -175,6 +174,8 @@ class AsyncTelnyx:
             self._traced_fan_out,
             pool_size=config.max_connections,
             max_retry_after=config.retry.max_retry_after,
+            scope=config.scope,
+            timeout=config.timeout,
         )
 
     @property
@@ -380,23 +381,8 @@ class AsyncTelnyx:
         )
 
     def _limited(self, sender: str, inner: AttemptWrapper | None) -> AttemptWrapper:
-        """``inner`` (the fan-out's gate, if any), then the client's own rate limits,
-        right before each attempt's POST; a 429 pauses whoever shares the limits."""
-        admission = self._admission
-        assert admission is not None
-
-        async def gate(post: Callable[[], Awaitable[Message]]) -> Message:
-            async def admitted() -> Message:
-                await admission.admit(sender)
-                try:
-                    return await post()
-                except RateLimitError as exc:
-                    await admission.pause(exc)
-                    raise
-
-            return await (admitted() if inner is None else inner(admitted))
-
-        return gate
+        assert self._admission is not None
+        return gate_with(self._admission, sender, inner)
 
     def _traced_fan_out(self) -> TracedFanOut | None:
         """For ``send_many``: a send whose spans a fan-out span parents, and the end of

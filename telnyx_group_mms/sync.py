@@ -429,6 +429,7 @@ class Messages:
         per_sender_rate: PerSenderRate | None = None,
         before_send: Callable[[int, GroupMmsRequest], None] | None = None,
         stop_on_account_error: bool = True,
+        rate_limits: RateLimits | None = None,
     ) -> Generator[SendResult, None, None]:
         """Send many requests concurrently; see :meth:`AsyncMessages.send_many`.
 
@@ -454,6 +455,8 @@ class Messages:
             stop_on_account_error: Stop at the first refusal of the account or key
                 (on by default), as for the async method: the in-flight results are
                 yielded, then :class:`BatchStoppedError` is raised.
+            rate_limits: This fan-out's :class:`RateLimits`, in this process or shared
+                through Redis, as for the async method.
 
         Raises:
             BatchStoppedError: From the iteration: Telnyx refused the account or key.
@@ -476,6 +479,7 @@ class Messages:
             per_sender_rate=per_sender_rate,
             before_send=hook,
             stop_on_account_error=stop_on_account_error,
+            rate_limits=rate_limits,
         )
         return _iterate_on(client, portal, results)
 

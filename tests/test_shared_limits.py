@@ -239,3 +239,45 @@ def test_a_keyed_send_stopped_by_redis_leaves_its_key_free_to_send(tmp_path: Pat
             assert sandbox.request_count == 1
 
     asyncio.run(scenario())
+
+
+def test_two_fan_outs_share_one_rate_through_redis(redis_namespace: tuple[str, str]) -> None:
+    url, namespace = redis_namespace
+    limits = tgm.RateLimits(rate_limit=10, redis_url=url, namespace=namespace)
+    requests = [tgm.GroupMmsRequest(from_=FROM, to=TO, text="shared")] * 20
+
+    async def scenario() -> float:
+        async with Sandbox() as sandbox:
+            clients = [tgm.AsyncTelnyx(api_key=KEY, base_url=sandbox.base_url) for _ in range(2)]
+
+            async def fan_out(client: tgm.AsyncTelnyx) -> list[tgm.SendResult]:
+                return [r async for r in client.messages.send_many(requests, rate_limits=limits)]
+
+            batches = await asyncio.gather(*(fan_out(c) for c in clients))
+            assert all(r.ok for batch in batches for r in batch)
+            for client in clients:
+                await client.aclose()
+            return span(sandbox)
+
+    # 40 at 10/s between them, a burst of 10: at least 3 s (each alone: about 1 s).
+    assert asyncio.run(scenario()) >= 2.8
+
+
+def test_send_many_takes_rate_limits_or_the_shorthand_not_both() -> None:
+    client = tgm.Telnyx(api_key=KEY, base_url="http://127.0.0.1:9/v2")
+    with pytest.raises(ValueError, match="not both"):
+        client.messages.send_many([], rate_limit=5, rate_limits=tgm.RateLimits(rate_limit=5))
+    with pytest.raises(TypeError, match="RateLimits"):
+        client.messages.send_many([], rate_limits=5)  # type: ignore[arg-type]
+    client.close()
+
+
+def test_the_sync_client_fans_out_under_in_process_rate_limits() -> None:
+    requests = [tgm.GroupMmsRequest(from_=FROM, to=TO, text="shared")] * 6
+    with Sandbox() as sandbox, tgm.Telnyx(api_key=KEY, base_url=sandbox.base_url) as client:
+        results = list(
+            client.messages.send_many(requests, rate_limits=tgm.RateLimits(rate_limit=3))
+        )
+        assert all(r.ok for r in results)
+        # A burst of 3, then one every third of a second.
+        assert span(sandbox) >= 0.9

@@ -9,13 +9,17 @@ process and host that uses the same Redis and ``namespace`` shares them.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Final, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
 from ..errors import RateLimitError
 from ._buckets import PauseGate, SenderLimiters, check_rate, limiter_for
 from ._sender_rates import PerSenderRate, check_per_sender_rate, rule_for
+
+if TYPE_CHECKING:
+    from ..models import Message
 
 __all__ = ["DEFAULT_NAMESPACE", "RateLimits"]
 
@@ -121,3 +125,25 @@ def admission_for(limits: RateLimits, *, scope: str, timeout: float, max_pause: 
     from ._redis import RedisAdmission
 
     return RedisAdmission(limits, scope=scope, timeout=timeout, max_pause=max_pause)
+
+
+Attempt = Callable[[], Awaitable["Message"]]
+Wrapper = Callable[[Attempt], Awaitable["Message"]]
+
+
+def gate_with(admission: Admission, sender: str, inner: Wrapper | None) -> Wrapper:
+    """An attempt wrapper: ``inner`` (a fan-out's own gate, if any), then ``admission``
+    right before the POST; a 429 pauses whoever shares the limits."""
+
+    async def gate(post: Attempt) -> Message:
+        async def admitted() -> Message:
+            await admission.admit(sender)
+            try:
+                return await post()
+            except RateLimitError as exc:
+                await admission.pause(exc)
+                raise
+
+        return await (admitted() if inner is None else inner(admitted))
+
+    return gate
