@@ -296,3 +296,27 @@ def test_a_bulk_run_is_one_trace(recorded: Recorded, tmp_path: Any) -> None:
     assert len(sends) == 5
     assert parent.context is not None
     assert {s.context.trace_id for s in sends if s.context} == {parent.context.trace_id}
+
+
+def test_aiohttps_own_instrumentation_nests_its_http_span_under_the_send(
+    recorded: Recorded,
+) -> None:
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+
+    instrumentor = AioHttpClientInstrumentor()
+    instrumentor.instrument(tracer_provider=recorded.tracer_provider)
+    try:
+
+        async def scenario() -> None:
+            async with Sandbox() as sandbox:
+                await send(sandbox, recorded)
+
+        asyncio.run(scenario())
+    finally:
+        instrumentor.uninstrument()
+    (ours,) = recorded.spans()
+    http = [s for s in recorded.exporter.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    http = [s for s in http if s.name != "telnyx.group_mms.send"]
+    assert len(http) == 1
+    assert ours.context is not None and http[0].parent is not None
+    assert http[0].parent.span_id == ours.context.span_id
