@@ -464,6 +464,8 @@ class AsyncTelnyx:
             self._transport.forget()
         if self._keys is not None:
             self._keys.forget()
+        if self._admission is not None:
+            self._admission.forget()
 
     async def __aenter__(self) -> AsyncTelnyx:
         self._refuse_if_closed()

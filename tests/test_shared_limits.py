@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import telnyx_group_mms as tgm
 from telnyx_group_mms.sandbox import Fault, Sandbox
 
 from .conftest import FROM, KEY, TO, fast_retry
+from .scripted_server import ScriptedServer
 from .services import ThrowawayRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -281,3 +284,36 @@ def test_the_sync_client_fans_out_under_in_process_rate_limits() -> None:
         assert all(r.ok for r in results)
         # A burst of 3, then one every third of a second.
         assert span(sandbox) >= 0.9
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_reaches_redis_afresh_and_the_parent_keeps_its_connection(
+    redis_namespace: tuple[str, str], server: ScriptedServer, tmp_path: Path
+) -> None:
+    url, namespace = redis_namespace
+    limits = tgm.RateLimits(rate_limit=50, redis_url=url, namespace=namespace)
+    client = tgm.Telnyx(
+        api_key=KEY,
+        base_url=server.base_url,
+        rate_limits=limits,
+        idempotency_store=tmp_path / "k.db",
+    )
+    client.messages.send_group_mms(from_=FROM, to=TO, text="parent before", idempotency_key="p1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, on 3.12+
+        pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            msg = client.messages.send_group_mms(
+                from_=FROM, to=TO, text="child", idempotency_key="c1"
+            )
+            client.close()
+            code = 0 if msg.id else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    client.messages.send_group_mms(from_=FROM, to=TO, text="parent after", idempotency_key="p2")
+    client.close()
+    assert [s.json()["text"] for s in server.seen] == ["parent before", "child", "parent after"]

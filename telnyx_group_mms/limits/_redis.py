@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__: list[str] = []  # internal: RateLimits(redis_url=...) is the public face
 
 EXTRA_HINT: Final = "pip install 'telnyx-group-mms[redis]'"
+# Clients a forked child inherited: never used, never closed (their sockets are shared).
+_INHERITED: list[Any] = []
 
 # KEYS: account bucket, sender bucket, account pause, sender pause.
 # ARGV: account interval (ms, 0 = no limit), account burst, sender interval, burst.
@@ -175,6 +177,12 @@ class RedisAdmission:
                 backend="redis",
                 where=self.where,
             ) from None
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's connections unclosed; connect afresh."""
+        if self._redis is not None:
+            _INHERITED.append(self._redis)
+            self._redis = None
 
     async def aclose(self) -> None:
         redis, self._redis = self._redis, None

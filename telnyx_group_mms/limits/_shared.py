@@ -85,6 +85,8 @@ class Admission(Protocol):
 
     async def aclose(self) -> None: ...
 
+    def forget(self) -> None: ...
+
 
 class LocalAdmission:
     """:class:`RateLimits` held in this process."""
@@ -110,6 +112,9 @@ class LocalAdmission:
             self._gate.pause(error.retry_after)
 
     async def aclose(self) -> None:
+        return None
+
+    def forget(self) -> None:
         return None
 
 
