@@ -26,6 +26,7 @@ from ..errors import APIStatusError, TelnyxError
 from ..fanout._account_refusal import BatchStoppedError
 from ..fanout._engine import SendResult
 from ..limits._sender_rates import PerSenderRate
+from ..limits._shared import RateLimits
 from ..models import GroupMmsRequest
 from ._files import check_run_files, write_replacing
 from ._input import check_input, read_rows
@@ -72,6 +73,7 @@ async def run_bulk(
     api_key: str | None = None,
     base_url: str | None = None,
     progress: Callable[[BulkProgress], None] | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> BulkSummary:
     """Send every row of ``input_path`` not sent yet; record each outcome in the ledger.
 
@@ -112,14 +114,26 @@ async def run_bulk(
         api_key: The key of the client made when ``client`` is not given.
         base_url: The API root of that client.
         progress: Called after each outcome (on the event loop: keep it quick).
+        rate_limits: Instead of ``rate`` and ``per_sender_rate``: a :class:`RateLimits`,
+            shared with every process and host using its Redis when it has a
+            ``redis_url`` (a batch split across machines keeps one account rate). A row
+            that Redis being down stops is recorded ``failed``: it was not sent.
 
     Raises:
+        ValueError: ``rate_limits`` is given with ``per_sender_rate``, or with a ``rate``
+            other than the default.
         InputError: The input cannot be read as rows.
         BulkPathError: The ledger or results path is unusable or unsafe (checked before
             anything is sent), or the results cannot be written.
         LedgerError: The ledger is in use by another run, or cannot be written.
         TelnyxError: No API key (unless ``client`` is given or it is a dry run).
     """
+    if rate_limits is not None and (
+        per_sender_rate is not None or rate not in (DEFAULT_RATE, None)
+    ):
+        raise ValueError(
+            "give rate_limits, or rate and per_sender_rate (in this process only), not both"
+        )
     started = time.monotonic()
     source = Path(input_path)
     check_input(source)
@@ -154,8 +168,9 @@ async def run_bulk(
             sender = _Sender(ledger, client, total=to_send, progress=progress)
             sent_now, stopped = await sender.run(
                 concurrency=concurrency,
-                rate=rate,
-                per_sender_rate=per_sender_rate,
+                rate=None if rate_limits is not None else rate,
+                per_sender_rate=None if rate_limits is not None else per_sender_rate,
+                rate_limits=rate_limits,
                 retry_unknown=retry_unknown,
                 stop_on_account_error=stop_on_account_error,
             )
@@ -290,6 +305,7 @@ class _Sender:
         concurrency: int,
         rate: float | None,
         per_sender_rate: PerSenderRate | None,
+        rate_limits: RateLimits | None,
         retry_unknown: bool,
         stop_on_account_error: bool,
     ) -> tuple[int, str | None]:
@@ -304,6 +320,7 @@ class _Sender:
             per_sender_rate=per_sender_rate,
             before_send=self._before_send,
             stop_on_account_error=stop_on_account_error,
+            rate_limits=rate_limits,
         )
         stopped: str | None = None
         async with contextlib.aclosing(results):

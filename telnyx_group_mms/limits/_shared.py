@@ -137,18 +137,23 @@ Wrapper = Callable[[Attempt], Awaitable["Message"]]
 
 
 def gate_with(admission: Admission, sender: str, inner: Wrapper | None) -> Wrapper:
-    """An attempt wrapper: ``inner`` (a fan-out's own gate, if any), then ``admission``
-    right before the POST; a 429 pauses whoever shares the limits."""
+    """An attempt wrapper: ``admission`` first, then ``inner`` (a fan-out's own gate and
+    write-ahead record, if any), then the POST; a 429 pauses whoever shares the limits.
+
+    The shared token is taken before the fan-out's ``before_send``, so a request that
+    waits for it (or meets Redis down) has not been marked in flight yet.
+    """
 
     async def gate(post: Attempt) -> Message:
-        async def admitted() -> Message:
-            await admission.admit(sender)
+        await admission.admit(sender)
+
+        async def posted() -> Message:
             try:
                 return await post()
             except RateLimitError as exc:
                 await admission.pause(exc)
                 raise
 
-        return await (admitted() if inner is None else inner(admitted))
+        return await (posted() if inner is None else inner(posted))
 
     return gate
