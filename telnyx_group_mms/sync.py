@@ -27,7 +27,7 @@ from ._config import Secret
 from ._loop_thread import LoopThread
 from .client import AsyncTelnyx
 from .errors import ClientClosedError, TelnyxError
-from .fanout._engine import BeforeSend, SendResult
+from .fanout._engine import DEFAULT_READ_AHEAD, BeforeSend, SendResult
 from .limits._sender_rates import PerSenderRate
 from .models import GroupMmsRequest, Message
 from .retry import RetryPolicy
@@ -318,6 +318,7 @@ class Messages:
         per_sender_rate: PerSenderRate | None = None,
         before_send: Callable[[int, GroupMmsRequest], None] | None = None,
         stop_on_account_error: bool = True,
+        read_ahead: int = DEFAULT_READ_AHEAD,
     ) -> Generator[SendResult, None, None]:
         """Send many requests concurrently; see :meth:`AsyncMessages.send_many`.
 
@@ -343,6 +344,8 @@ class Messages:
             stop_on_account_error: Stop at the first refusal of the account or key
                 (on by default), as for the async method: the in-flight results are
                 yielded, then :class:`BatchStoppedError` is raised.
+            read_ahead: Requests read ahead of the results at most (see the async
+                method).
 
         Raises:
             BatchStoppedError: From the iteration: Telnyx refused the account or key.
@@ -365,5 +368,6 @@ class Messages:
             per_sender_rate=per_sender_rate,
             before_send=hook,
             stop_on_account_error=stop_on_account_error,
+            read_ahead=read_ahead,
         )
         return _iterate_on(client, runtime.portal, results)

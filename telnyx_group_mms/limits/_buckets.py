@@ -58,6 +58,20 @@ def limiter_for(rate: float) -> AsyncLimiter:
     return AsyncLimiter(capacity, capacity / rate)
 
 
+def seconds_until_ready(limiter: AsyncLimiter) -> float:
+    """Seconds until ``limiter`` admits one more acquisition (``0.0``: it would now).
+
+    This is the wait :meth:`AsyncLimiter.acquire` itself would make; the fan-out asks
+    it to hand its workers the request whose sender is ready first, rather than have
+    a worker wait in a bucket another sender's request does not need.
+    """
+    if limiter.has_capacity():  # leaks the bucket up to now first
+        return 0.0
+    # aiolimiter keeps the level to itself; acquire() waits on exactly this excess.
+    excess = limiter._level + 1 - limiter.max_rate  # noqa: SLF001
+    return excess * limiter.time_period / limiter.max_rate
+
+
 def is_idle(limiter: AsyncLimiter) -> bool:
     """True when the bucket has drained: a fresh limiter would behave the same."""
     return limiter.has_capacity(limiter.max_rate)

@@ -1,0 +1,175 @@
+"""Requests read ahead and waiting per sender, and the choice of which one goes next.
+
+The fan-out keeps the requests it has read, and no worker has yet, in one queue per
+sending number. A worker free to send is handed the request whose sender has been
+ready the longest: ready once its sender's bucket admits one more (see
+:func:`~telnyx_group_mms.limits._buckets.seconds_until_ready`) and it has been read,
+whichever is later; ties go to input order. So a request whose sender is not ready
+holds no worker and no account token, and without per-sender limits every request is
+ready as it is read and the order is the input's.
+
+The queues are ordered by a heap of one entry per sender with requests waiting. An
+entry may say a sender is ready sooner than it is (its bucket is read only when the
+entry comes to the top, and a retry may have used the bucket since); it is corrected
+then, never later than the truth, so no sender waits longer than its bucket says.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..limits._buckets import seconds_until_ready
+from ..models import GroupMmsRequest
+
+if TYPE_CHECKING:
+    from aiolimiter import AsyncLimiter
+
+__all__: list[str] = []  # internal: the fan-out is the public face
+
+#: How a queue finds the limiter of its sender (``None``: no limit), asked once when
+#: the queue's first request is about to be handed out. It may raise: the rule is the
+#: caller's code.
+LimiterOf = Callable[[str], "AsyncLimiter | None"]
+
+
+class Item:
+    """The mutable bookkeeping of one request while it is worked on."""
+
+    __slots__ = (
+        "admitted",
+        "attempts",
+        "index",
+        "limiter",
+        "queued_at",
+        "ready",
+        "request",
+        "requeues",
+        "started",
+    )
+
+    def __init__(self, index: int, request: GroupMmsRequest, queued_at: float) -> None:
+        self.index = index
+        self.request = request
+        self.queued_at = queued_at
+        self.attempts = 0
+        self.requeues = 0
+        self.started = 0.0
+        # True once the first admission is over: from then on ``before_send`` may have
+        # run and the request may be on its way, so a stop must let it finish.
+        self.admitted = False
+        # True while the limits have been waited out for the next attempt already.
+        self.ready = False
+        # The sender's limiter, once the request has been handed out (for retries).
+        self.limiter: AsyncLimiter | None = None
+
+
+class _SenderQueue:
+    __slots__ = ("items", "limiter", "resolved", "sender")
+
+    def __init__(self, sender: str | None, *, resolved: bool) -> None:
+        self.sender = sender
+        self.items: deque[Item] = deque()
+        self.limiter: AsyncLimiter | None = None
+        self.resolved = resolved
+
+
+class SenderQueues:
+    """The requests read and not yet handed to a worker, one queue per sender.
+
+    With ``limiter_of=None`` (no per-sender limits) every request shares one queue,
+    first in, first out.
+    """
+
+    def __init__(self, limiter_of: LimiterOf | None) -> None:
+        self._limiter_of = limiter_of
+        self._queues: dict[str | None, _SenderQueue] = {}
+        # (ready at, index of the queue's first request, queue): one entry per queue.
+        self._heap: list[tuple[float, int, _SenderQueue]] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        """Requests waiting."""
+        return self._count
+
+    def put(self, item: Item) -> None:
+        """Queue a request just read, behind the others of its sender."""
+        queue = self._queue_of(item)
+        queue.items.append(item)
+        self._count += 1
+        if len(queue.items) == 1:
+            self._schedule(queue, item.queued_at)
+
+    def put_back(self, item: Item) -> None:
+        """Queue a request to be sent again (after a 429), ahead of its sender's others."""
+        queue = self._queue_of(item)
+        queue.items.appendleft(item)
+        self._count += 1
+        if len(queue.items) == 1:
+            self._schedule(queue, item.queued_at)
+        # Otherwise the queue's entry keeps its time, which is no later than this
+        # request's: it was read before the requests behind it.
+
+    def earliest(self) -> float | None:
+        """Loop time at which the first sender may be ready (``None``: nothing waits)."""
+        return self._heap[0][0] if self._heap else None
+
+    def pop(self, now: float) -> Item | None:
+        """The request whose sender has been ready the longest, or ``None`` if no sender
+        is ready at ``now``. Its sender's bucket has room: acquiring it does not wait.
+
+        Raises:
+            Exception: What ``limiter_of`` raised; the request stays queued.
+        """
+        heap = self._heap
+        while heap:
+            ready_at, _, queue = heap[0]
+            if ready_at > now:
+                return None
+            if not queue.resolved:
+                assert self._limiter_of is not None and queue.sender is not None
+                queue.limiter = self._limiter_of(queue.sender)
+                queue.resolved = True
+            limiter = queue.limiter
+            if limiter is not None and (wait := seconds_until_ready(limiter)) > 0:
+                heapq.heapreplace(heap, (now + wait, queue.items[0].index, queue))
+                continue
+            items = queue.items
+            item = items.popleft()
+            self._count -= 1
+            if items:
+                # Ready at once as far as the heap knows; the bucket is read when this
+                # entry comes to the top, after the caller has taken its token.
+                heapq.heapreplace(heap, (items[0].queued_at, items[0].index, queue))
+            else:
+                heapq.heappop(heap)
+                del self._queues[queue.sender]
+            item.limiter = limiter
+            return item
+        return None
+
+    def drop_unadmitted(self) -> None:
+        """Forget every request not yet admitted once (the batch is stopping)."""
+        queues = list(self._queues.values())
+        self._queues.clear()
+        self._heap.clear()
+        self._count = 0
+        for queue in queues:
+            kept = [item for item in queue.items if item.admitted]
+            if kept:
+                queue.items = deque(kept)
+                self._queues[queue.sender] = queue
+                self._count += len(kept)
+                self._schedule(queue, kept[0].queued_at)
+
+    def _queue_of(self, item: Item) -> _SenderQueue:
+        sender = None if self._limiter_of is None else item.request.from_
+        queue = self._queues.get(sender)
+        if queue is None:
+            queue = self._queues[sender] = _SenderQueue(sender, resolved=sender is None)
+        return queue
+
+    def _schedule(self, queue: _SenderQueue, at: float) -> None:
+        heapq.heappush(self._heap, (at, queue.items[0].index, queue))
