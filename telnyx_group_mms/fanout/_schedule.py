@@ -17,6 +17,7 @@ then, never later than the truth, so no sender waits longer than its bucket says
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -129,12 +130,15 @@ class SenderQueues:
             if ready_at > now:
                 return None
             if not queue.resolved:
-                assert self._limiter_of is not None and queue.sender is not None
+                assert self._limiter_of is not None
+                assert queue.sender is not None
                 queue.limiter = self._limiter_of(queue.sender)
                 queue.resolved = True
             limiter = queue.limiter
             if limiter is not None and (wait := seconds_until_ready(limiter)) > 0:
-                heapq.heapreplace(heap, (now + wait, queue.items[0].index, queue))
+                # Strictly later than now, however small the wait (else this loops).
+                later = max(now + wait, math.nextafter(now, math.inf))
+                heapq.heapreplace(heap, (later, queue.items[0].index, queue))
                 continue
             items = queue.items
             item = items.popleft()
