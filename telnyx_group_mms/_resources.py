@@ -6,7 +6,6 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol
 
 from .fanout._engine import (
-    DEFAULT_READ_AHEAD,
     AttemptWrapper,
     BeforeSend,
     FanOut,
@@ -14,6 +13,7 @@ from .fanout._engine import (
     SendResult,
     check_fan_out_settings,
 )
+from .fanout._settings import DEFAULT_READ_AHEAD
 from .limits._sender_rates import PerSenderRate
 from .models import GroupMmsRequest, Message
 

@@ -27,7 +27,8 @@ from ._config import Secret
 from ._loop_thread import LoopThread
 from .client import AsyncTelnyx
 from .errors import ClientClosedError, TelnyxError
-from .fanout._engine import DEFAULT_READ_AHEAD, BeforeSend, SendResult
+from .fanout._engine import BeforeSend, SendResult
+from .fanout._settings import DEFAULT_READ_AHEAD
 from .limits._sender_rates import PerSenderRate
 from .models import GroupMmsRequest, Message
 from .retry import RetryPolicy

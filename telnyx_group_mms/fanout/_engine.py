@@ -22,24 +22,24 @@ import itertools
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
-import attrs
-
-from ..errors import APIError, RateLimitError, TelnyxError
-from ..limits._buckets import PauseGate, SenderLimiters, check_rate, limiter_for
-from ..limits._sender_rates import PerSenderRate, check_per_sender_rate, rule_for
+from ..errors import RateLimitError, TelnyxError
+from ..limits._buckets import PauseGate, SenderLimiters, limiter_for
+from ..limits._sender_rates import PerSenderRate, rule_for
 from ..models import GroupMmsRequest, Message
 from ..retry import should_requeue
 from ._account_refusal import BatchStoppedError, is_account_refusal
+from ._result import SendResult
 from ._schedule import Item, SenderQueues
+from ._settings import (
+    DEFAULT_READ_AHEAD,
+    check_fan_out_settings as check_fan_out_settings,  # for the resource
+)
 
 if TYPE_CHECKING:
-    from aiolimiter import AsyncLimiter
+    from ..limits._buckets import Bucket
 
 __all__ = ["SendResult"]
 
-#: How many requests ``send_many`` may read ahead of the results it has yielded, at
-#: most, looking for a sender that is ready while every request read waits for its own.
-DEFAULT_READ_AHEAD: Final = 10_000
 
 #: One POST, as the client would make it.
 Attempt = Callable[[], Awaitable[Message]]
@@ -50,69 +50,6 @@ GatedSend = Callable[[GroupMmsRequest, AttemptWrapper], Awaitable[Message]]
 #: Awaited with ``(index, request)`` right before the first POST of an item.
 BeforeSend = Callable[[int, GroupMmsRequest], Awaitable[None]]
 Requests = Iterable[GroupMmsRequest] | AsyncIterable[GroupMmsRequest]
-
-
-@attrs.frozen(kw_only=True)
-class SendResult:
-    """The outcome of one request of :meth:`AsyncMessages.send_many`.
-
-    Attributes:
-        index: The 0-based position of the request in the input.
-        request: The request.
-        message: The message Telnyx accepted, or ``None`` when the send failed.
-        error: Why it failed, or ``None``. ``error.outcome_unknown`` (when the error is
-            an :class:`APIError`) says Telnyx may have accepted it anyway.
-        attempts: POSTs made for this request (0 when none could be made).
-        elapsed: Seconds from the first POST to the outcome (rate-limit waits before
-            the first POST excluded).
-    """
-
-    index: int
-    request: GroupMmsRequest
-    message: Message | None = None
-    error: TelnyxError | None = None
-    attempts: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """True when Telnyx accepted the message."""
-        return self.message is not None
-
-    @property
-    def outcome_unknown(self) -> bool:
-        """True when the send failed in a way that may have let the message out."""
-        return isinstance(self.error, APIError) and self.error.outcome_unknown
-
-
-def check_fan_out_settings(
-    *,
-    concurrency: int,
-    rate_limit: float | None,
-    per_sender_rate: PerSenderRate | None,
-    pool_size: int,
-    read_ahead: int = DEFAULT_READ_AHEAD,
-) -> None:
-    """Refuse settings the fan-out cannot honour.
-
-    Raises:
-        ValueError: ``concurrency`` or ``read_ahead`` is below 1, ``concurrency`` is
-            above the connection pool (which would silently become the real limit), a
-            rate is not positive, or ``per_sender_rate`` is neither a rate, a
-            :class:`SenderRates` nor a callable.
-    """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
-    if isinstance(read_ahead, bool) or not isinstance(read_ahead, int) or read_ahead < 1:
-        raise ValueError(f"read_ahead must be a positive integer, got {read_ahead!r}")
-    if concurrency > pool_size:
-        raise ValueError(
-            f"concurrency {concurrency} exceeds the client's connection pool "
-            f"(max_connections={pool_size}), which would become the real limit; create the "
-            f"client with max_connections={concurrency} or more"
-        )
-    check_rate("rate_limit", rate_limit)
-    check_per_sender_rate(per_sender_rate)
 
 
 _DONE: Final = object()
@@ -273,7 +210,7 @@ class FanOut:
             self._held += 1
             self._wake.set()
 
-    def _limiter_of(self, sender: str) -> AsyncLimiter | None:
+    def _limiter_of(self, sender: str) -> Bucket | None:
         assert self._senders is not None
         try:
             return self._senders.get(sender)

@@ -26,14 +26,14 @@ from ..limits._buckets import seconds_until_ready
 from ..models import GroupMmsRequest
 
 if TYPE_CHECKING:
-    from aiolimiter import AsyncLimiter
+    from ..limits._buckets import Bucket
 
 __all__: list[str] = []  # internal: the fan-out is the public face
 
 #: How a queue finds the limiter of its sender (``None``: no limit), asked once when
 #: the queue's first request is about to be handed out. It may raise: the rule is the
 #: caller's code.
-LimiterOf = Callable[[str], "AsyncLimiter | None"]
+LimiterOf = Callable[[str], "Bucket | None"]
 
 
 class Item:
@@ -64,7 +64,7 @@ class Item:
         # True while the limits have been waited out for the next attempt already.
         self.ready = False
         # The sender's limiter, once the request has been handed out (for retries).
-        self.limiter: AsyncLimiter | None = None
+        self.limiter: Bucket | None = None
 
 
 class _SenderQueue:
@@ -73,7 +73,7 @@ class _SenderQueue:
     def __init__(self, sender: str | None, *, resolved: bool) -> None:
         self.sender = sender
         self.items: deque[Item] = deque()
-        self.limiter: AsyncLimiter | None = None
+        self.limiter: Bucket | None = None
         self.resolved = resolved
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
+
+    #: A token bucket, for modules that hold one without importing aiolimiter.
+    Bucket: TypeAlias = AsyncLimiter
 
 __all__: list[str] = []  # internal: the fan-out is the public face
 
