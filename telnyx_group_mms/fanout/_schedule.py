@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []  # internal: the fan-out is the public face
 
-#: How a queue finds the limiter of its sender (``None``: no limit), asked once when
-#: the queue's first request is about to be handed out. It may raise: the rule is the
-#: caller's code.
+#: The limiter of a sender (``None``: no limit), asked each time the sender's first
+#: request in line is looked at, so that the limiters' own bookkeeping (which drops
+#: idle ones) stays the one truth. It may raise: the rule behind it is the caller's code.
 LimiterOf = Callable[[str], "Bucket | None"]
 
 
@@ -68,13 +68,11 @@ class Item:
 
 
 class _SenderQueue:
-    __slots__ = ("items", "limiter", "resolved", "sender")
+    __slots__ = ("items", "sender")
 
-    def __init__(self, sender: str | None, *, resolved: bool) -> None:
+    def __init__(self, sender: str | None) -> None:
         self.sender = sender
         self.items: deque[Item] = deque()
-        self.limiter: Bucket | None = None
-        self.resolved = resolved
 
 
 class SenderQueues:
@@ -85,7 +83,8 @@ class SenderQueues:
     """
 
     def __init__(self, limiter_of: LimiterOf | None) -> None:
-        self._limiter_of = limiter_of
+        self._per_sender = limiter_of is not None
+        self._limiter_of: LimiterOf = limiter_of or _unlimited
         self._queues: dict[str | None, _SenderQueue] = {}
         # (ready at, index of the queue's first request, queue): one entry per queue.
         self._heap: list[tuple[float, int, _SenderQueue]] = []
@@ -129,12 +128,8 @@ class SenderQueues:
             ready_at, _, queue = heap[0]
             if ready_at > now:
                 return None
-            if not queue.resolved:
-                assert self._limiter_of is not None
-                assert queue.sender is not None
-                queue.limiter = self._limiter_of(queue.sender)
-                queue.resolved = True
-            limiter = queue.limiter
+            sender = queue.sender
+            limiter = None if sender is None else self._limiter_of(sender)
             if limiter is not None and (wait := seconds_until_ready(limiter)) > 0:
                 # Strictly later than now, however small the wait (else this loops).
                 later = max(now + wait, math.nextafter(now, math.inf))
@@ -169,11 +164,15 @@ class SenderQueues:
                 self._schedule(queue, kept[0].queued_at)
 
     def _queue_of(self, item: Item) -> _SenderQueue:
-        sender = None if self._limiter_of is None else item.request.from_
+        sender = item.request.from_ if self._per_sender else None
         queue = self._queues.get(sender)
         if queue is None:
-            queue = self._queues[sender] = _SenderQueue(sender, resolved=sender is None)
+            queue = self._queues[sender] = _SenderQueue(sender)
         return queue
 
     def _schedule(self, queue: _SenderQueue, at: float) -> None:
         heapq.heappush(self._heap, (at, queue.items[0].index, queue))
+
+
+def _unlimited(sender: str) -> None:
+    return None
