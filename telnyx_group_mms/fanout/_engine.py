@@ -248,10 +248,23 @@ class FanOut:
 
         One free worker at a time chooses; it sleeps until the first sender is ready
         or something changes (a request read, a stop), and while no request read can
-        go it lets the producer read on.
+        go it lets the producer read on. A worker that finds a request ready, with room
+        in every bucket it needs, takes it at once without waiting its turn to choose.
         """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        account = self._account
+        if self.gate.resume_at <= now and (account is None or account.has_capacity()):
+            item = self._queues.pop(now)
+            if item is not None:
+                # Neither acquisition waits: there is room, and nothing ran since.
+                if item.limiter is not None:
+                    await item.limiter.acquire()
+                if account is not None:
+                    await account.acquire()
+                item.ready = True
+                return item
         async with self._choosing:
-            loop = asyncio.get_running_loop()
             queues = self._queues
             while True:
                 self._wake.clear()
