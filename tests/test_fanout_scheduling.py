@@ -243,6 +243,26 @@ def test_workers_stay_busy_with_many_slow_senders() -> None:
     assert run_virtual(main()) <= 18.0 + 1.0
 
 
+def test_closing_early_waits_for_no_senders_bucket() -> None:
+    # Requests of a long code wait in its queue (one every 10 s); leaving after the
+    # first result ends the fan-out at once, with nothing left running.
+    fake = FakeTelnyx(latency=0.01)
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        engine = fan_out(fake, concurrency=4, per_sender_rate=0.1)
+        results = engine.results(rows(SLOW, 50))
+        async with contextlib.aclosing(results):
+            async for _ in results:
+                break
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert others == []
+        return loop.time()
+
+    assert run_virtual(main()) < 1.0
+    assert len(fake.posted) == 1
+
+
 # -- against the sandbox, in real time --------------------------------------------------
 
 pytestmark_sandbox = pytest.mark.usefixtures("no_asyncio_errors")
