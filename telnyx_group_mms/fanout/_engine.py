@@ -94,7 +94,8 @@ class FanOut:
         self._stop_on_account_error = stop_on_account_error
         self._window = 2 * concurrency
         self._read_ahead = read_ahead
-        # Requests read and not yet yielded (nor dropped by a stop).
+        # Requests read and not yet yielded (those a stop drops stay counted: nothing
+        # is read after a stop anyway).
         self._held = 0
         self._queues = SenderQueues(self._limiter_of if self._senders is not None else None)
         # Held by the one free worker choosing the next request; the others wait here.
