@@ -263,6 +263,87 @@ def test_closing_early_waits_for_no_senders_bucket() -> None:
     assert len(fake.posted) == 1
 
 
+class ThrottlingTelnyx(FakeTelnyx):
+    """A fake send with a random latency that answers some first attempts 429."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.random = random.Random(seed)
+        self.throttled_at: list[tuple[float, float]] = []  # (answered at, retry after)
+        self.tried: set[str | None] = set()
+
+    async def send(self, request: tgm.GroupMmsRequest, gate: AttemptWrapper) -> tgm.Message:
+        async def post() -> tgm.Message:
+            loop = asyncio.get_running_loop()
+            self.posted.append((loop.time(), request.from_, request.text))
+            await asyncio.sleep(self.random.uniform(0.001, 0.05))
+            if request.text not in self.tried and self.random.random() < 0.05:
+                self.tried.add(request.text)
+                self.throttled_at.append((loop.time(), 0.2))
+                raise tgm.RateLimitError("throttled", status_code=429, retry_after=0.2)
+            self.tried.add(request.text)
+            return tgm.Message(text=request.text)
+
+        return await gate(post)
+
+
+def never_faster_than(times: list[float], rate: float) -> bool:
+    """No run of sends beats a bucket of one second's worth (at least one) at ``rate``."""
+    capacity = max(1.0, rate)
+    times = sorted(times)
+    return all(
+        j - i + 1 <= capacity + rate * (times[j] - times[i]) + 1e-6
+        for i in range(len(times))
+        for j in range(i, len(times))
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_under_throttling_every_limit_holds_and_every_request_yields_once(seed: int) -> None:
+    pick = random.Random(seed)
+    rates: dict[str, float | None] = {
+        "+13125550010": 0.5,
+        "+13125550011": 2.0,
+        "+13125550012": 10.0,
+        "+13125550013": None,
+        "+13125550014": 50.0,
+    }
+    requests = [
+        tgm.GroupMmsRequest(from_=pick.choice(list(rates)), to=TO, text=str(i)) for i in range(300)
+    ]
+    source = CountingSource(iter(requests))
+    fake = ThrottlingTelnyx(seed)
+    furthest = 0
+
+    async def main() -> list[tgm.SendResult]:
+        nonlocal furthest
+        engine = fan_out(
+            fake,
+            concurrency=6,
+            rate_limit=40,
+            per_sender_rate=lambda sender: rates[sender],
+            read_ahead=50,
+        )
+        got = []
+        async for result in engine.results(source):  # type: ignore[arg-type]
+            got.append(result)
+            furthest = max(furthest, source.pulled - len(got))
+        return got
+
+    results = run_virtual(main())
+    assert sorted(r.index for r in results) == list(range(300))
+    assert all(r.ok for r in results)
+    assert fake.throttled_at  # the seeds do throttle
+    assert furthest <= 50
+    every = [at for at, _, _ in fake.posted]
+    assert never_faster_than(every, 40)
+    for sender, rate in rates.items():
+        if rate is not None:
+            assert never_faster_than([at for at, s, _ in fake.posted if s == sender], rate)
+    for answered, retry_after in fake.throttled_at:  # the pause held every sender
+        assert not [at for at in every if answered < at < answered + retry_after - 1e-9]
+
+
 # -- against the sandbox, in real time --------------------------------------------------
 
 pytestmark_sandbox = pytest.mark.usefixtures("no_asyncio_errors")
