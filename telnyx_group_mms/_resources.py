@@ -13,6 +13,7 @@ from .fanout._engine import (
     SendResult,
     check_fan_out_settings,
 )
+from .fanout._settings import DEFAULT_READ_AHEAD
 from .limits._sender_rates import PerSenderRate
 from .limits._shared import Admission, RateLimits, admission_for, gate_with
 from .models import GroupMmsRequest, Message, RawResponse
@@ -190,11 +191,16 @@ class AsyncMessages:
         before_send: BeforeSend | None = None,
         stop_on_account_error: bool = True,
         rate_limits: RateLimits | None = None,
+        read_ahead: int = DEFAULT_READ_AHEAD,
     ) -> AsyncGenerator[SendResult, None]:
         """Send many requests concurrently; yield a :class:`SendResult` as each completes.
 
-        The input is read lazily, never more than ``2 x concurrency`` requests ahead of
-        the results, so a generator of a million rows costs no more memory than ten.
+        The input is read lazily, ``2 x concurrency`` requests ahead of the results
+        (further only while every request read waits for its sender's rate, up to
+        ``read_ahead``), so a generator of a million rows costs no more memory than ten.
+        A free worker is handed the request whose sender is ready first: a slow
+        sender's requests wait in its own queue, holding no worker, while other
+        senders' go.
         A failed request never stops the others, except a refusal of the account or
         key (see ``stop_on_account_error``). Close the iterator early with
         ``contextlib.aclosing`` (or cancel the task) and the requests still in flight are
@@ -235,7 +241,10 @@ class AsyncMessages:
                 limit or a pause are not sent; then the iteration raises
                 :class:`BatchStoppedError`. ``False``: every request is sent and
                 yields its own result, as for any other failure.
-
+            read_ahead: How many requests may be read ahead of the results yielded, at
+                most (default 10,000). Beyond ``2 x concurrency``, the input is read on
+                only while a worker is free and every request read waits for its
+                sender's rate (``per_sender_rate``), looking for a sender that is ready.
             rate_limits: This fan-out's limits as a :class:`RateLimits`: with a
                 ``redis_url``, shared with every process and host using the same Redis
                 and namespace (a batch on three machines keeps one account rate); if
@@ -261,6 +270,7 @@ class AsyncMessages:
             rate_limit=rate_limit,
             per_sender_rate=per_sender_rate,
             pool_size=self._pool_size,
+            read_ahead=read_ahead,
         )
         traced = self._traced_fan_out()
         send: SendFn = self._send if traced is None else traced[0]
@@ -276,6 +286,7 @@ class AsyncMessages:
             max_pause=self._max_retry_after,
             before_send=before_send,
             stop_on_account_error=stop_on_account_error,
+            read_ahead=read_ahead,
         )
         if traced is None and admission is None:
             return engine.results(requests)

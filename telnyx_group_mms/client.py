@@ -326,6 +326,7 @@ class AsyncTelnyx:
         from ._transport import Exchange
         from ._wire.protocol import parse_rate_limit
 
+        held_back = getattr(wrap, "waited", 0.0)  # by a fan-out's limits, before its turn
         if self._admission is not None:
             wrap = self._limited(request.from_, wrap)
         body = self._encode(self._converter, request)
@@ -334,11 +335,10 @@ class AsyncTelnyx:
         limit = self._limit
         exchange = Exchange()
         telemetry = self._telemetry
-        record = (
-            None
-            if telemetry is None
-            else telemetry.begin(recipients=len(request.to), parent=parent)
-        )
+        record = None
+        if telemetry is not None:
+            record = telemetry.begin(recipients=len(request.to), parent=parent)
+            record.waited(held_back)
         attempts = 0
 
         async def attempt() -> Message:

@@ -28,6 +28,7 @@ from ._loop_thread import LoopThread
 from .client import AsyncTelnyx
 from .errors import ClientClosedError, TelnyxError
 from .fanout._engine import BeforeSend, SendResult
+from .fanout._settings import DEFAULT_READ_AHEAD
 from .limits._sender_rates import PerSenderRate
 from .models import GroupMmsRequest, Message, RawResponse
 from .retry import RetryPolicy
@@ -430,6 +431,7 @@ class Messages:
         before_send: Callable[[int, GroupMmsRequest], None] | None = None,
         stop_on_account_error: bool = True,
         rate_limits: RateLimits | None = None,
+        read_ahead: int = DEFAULT_READ_AHEAD,
     ) -> Generator[SendResult, None, None]:
         """Send many requests concurrently; see :meth:`AsyncMessages.send_many`.
 
@@ -457,6 +459,8 @@ class Messages:
                 yielded, then :class:`BatchStoppedError` is raised.
             rate_limits: This fan-out's :class:`RateLimits`, in this process or shared
                 through Redis, as for the async method.
+            read_ahead: Requests read ahead of the results at most (see the async
+                method).
 
         Raises:
             BatchStoppedError: From the iteration: Telnyx refused the account or key.
@@ -480,6 +484,7 @@ class Messages:
             before_send=hook,
             stop_on_account_error=stop_on_account_error,
             rate_limits=rate_limits,
+            read_ahead=read_ahead,
         )
         return _iterate_on(client, portal, results)
 

@@ -1,10 +1,17 @@
 """The fan-out engine behind ``send_many``: bounded concurrency over a lazily read input.
 
-Shape: one producer task pulls requests from the input, ``concurrency`` worker tasks
-send them, and the consumer's async generator yields their results. A semaphore of
-``2 x concurrency`` tokens, taken before an item is pulled and given back when its result
-is yielded, keeps the input from being read further ahead than that, however slow the
-consumer and however long the input.
+Shape: one producer task pulls requests from the input into per-sender queues
+(:mod:`._schedule`), ``concurrency`` worker tasks send them, and the consumer's async
+generator yields their results. A free worker is handed the request whose sender is
+ready first, its rate limits already waited out; a request whose sender is not ready
+holds no worker and no account token.
+
+The input is read ahead of the results yielded by ``2 x concurrency`` requests at most,
+as long as some request read can go; beyond that only while every request read waits
+for its sender and a worker is free (reading on may find a sender that is ready), and
+never by more than ``read_ahead``. So memory is bounded however slow the consumer and
+however long the input, and without per-sender limits nothing is read beyond
+``2 x concurrency``.
 """
 
 from __future__ import annotations
@@ -13,18 +20,26 @@ import asyncio
 import functools
 import itertools
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import attrs
-
-from ..errors import APIError, RateLimitError, TelnyxError
-from ..limits._buckets import PauseGate, SenderLimiters, check_rate, limiter_for
-from ..limits._sender_rates import PerSenderRate, check_per_sender_rate, rule_for
+from ..errors import RateLimitError, TelnyxError
+from ..limits._buckets import PauseGate, SenderLimiters, limiter_for
+from ..limits._sender_rates import PerSenderRate, rule_for
 from ..models import GroupMmsRequest, Message
 from ..retry import should_requeue
 from ._account_refusal import BatchStoppedError, is_account_refusal
+from ._result import SendResult
+from ._schedule import HeldBack, Item, SenderQueues
+from ._settings import (
+    DEFAULT_READ_AHEAD,
+    check_fan_out_settings as check_fan_out_settings,  # for the resource
+)
+
+if TYPE_CHECKING:
+    from ..limits._buckets import Bucket
 
 __all__ = ["SendResult"]
+
 
 #: One POST, as the client would make it.
 Attempt = Callable[[], Awaitable[Message]]
@@ -35,80 +50,6 @@ GatedSend = Callable[[GroupMmsRequest, AttemptWrapper], Awaitable[Message]]
 #: Awaited with ``(index, request)`` right before the first POST of an item.
 BeforeSend = Callable[[int, GroupMmsRequest], Awaitable[None]]
 Requests = Iterable[GroupMmsRequest] | AsyncIterable[GroupMmsRequest]
-
-
-@attrs.frozen(kw_only=True)
-class SendResult:
-    """The outcome of one request of :meth:`AsyncMessages.send_many`.
-
-    Attributes:
-        index: The 0-based position of the request in the input.
-        request: The request.
-        message: The message Telnyx accepted, or ``None`` when the send failed.
-        error: Why it failed, or ``None``. ``error.outcome_unknown`` (when the error is
-            an :class:`APIError`) says Telnyx may have accepted it anyway.
-        attempts: POSTs made for this request (0 when none could be made).
-        elapsed: Seconds from the first POST to the outcome (rate-limit waits before
-            the first POST excluded).
-    """
-
-    index: int
-    request: GroupMmsRequest
-    message: Message | None = None
-    error: TelnyxError | None = None
-    attempts: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """True when Telnyx accepted the message."""
-        return self.message is not None
-
-    @property
-    def outcome_unknown(self) -> bool:
-        """True when the send failed in a way that may have let the message out."""
-        return isinstance(self.error, APIError) and self.error.outcome_unknown
-
-
-def check_fan_out_settings(
-    *,
-    concurrency: int,
-    rate_limit: float | None,
-    per_sender_rate: PerSenderRate | None,
-    pool_size: int,
-) -> None:
-    """Refuse settings the fan-out cannot honour.
-
-    Raises:
-        ValueError: ``concurrency`` is below 1 or above the connection pool (which
-            would silently become the real limit), a rate is not positive, or
-            ``per_sender_rate`` is neither a rate, a :class:`SenderRates` nor a callable.
-    """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
-    if concurrency > pool_size:
-        raise ValueError(
-            f"concurrency {concurrency} exceeds the client's connection pool "
-            f"(max_connections={pool_size}), which would become the real limit; create the "
-            f"client with max_connections={concurrency} or more"
-        )
-    check_rate("rate_limit", rate_limit)
-    check_per_sender_rate(per_sender_rate)
-
-
-class _Item:
-    """The mutable bookkeeping of one request while it is worked on."""
-
-    __slots__ = ("admitted", "attempts", "index", "request", "started")
-
-    def __init__(self, index: int, request: GroupMmsRequest) -> None:
-        self.index = index
-        self.request = request
-        self.attempts = 0
-        self.started = 0.0
-        # True once the first admission is over: from then on ``before_send`` may have
-        # run and the request may be on its way, so a stop must let it finish.
-        self.admitted = False
 
 
 _DONE: Final = object()
@@ -139,6 +80,7 @@ class FanOut:
         max_pause: float,
         before_send: BeforeSend | None = None,
         stop_on_account_error: bool = True,
+        read_ahead: int = DEFAULT_READ_AHEAD,
     ) -> None:
         self._send = send
         self._concurrency = concurrency
@@ -150,15 +92,28 @@ class FanOut:
         self._max_pause = max_pause
         self._before_send = before_send
         self._stop_on_account_error = stop_on_account_error
-        self._tokens = asyncio.Semaphore(2 * concurrency)
-        self._work: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._window = 2 * concurrency
+        self._read_ahead = read_ahead
+        # Requests read and not yet yielded (those a stop drops stay counted: nothing
+        # is read after a stop anyway).
+        self._held = 0
+        self._queues = SenderQueues(self._limiter_of if self._senders is not None else None)
+        # Held by the one free worker choosing the next request; the others wait here.
+        self._choosing = asyncio.Lock()
+        # Wakes the choosing worker: a request queued, the input ended, a stop.
+        self._wake = asyncio.Event()
+        # Wakes the producer: a result yielded, a worker found no sender ready, a stop.
+        self._want = asyncio.Event()
+        # A free worker found requests waiting and none whose sender is ready.
+        self._starving = False
+        self._input_done = False
         self._results: asyncio.Queue[object] = asyncio.Queue()
         self._stopping = False
         self._error: BaseException | None = None
         self._live = 0
         self._workers: list[asyncio.Task[None]] = []
-        # The item each worker holds (by worker number), for a stop to find who waits.
-        self._current: list[_Item | None] = [None] * concurrency
+        # The worker waiting out the limits for the item it was handed, and the item.
+        self._admitting: tuple[int, Item] | None = None
 
     async def results(self, requests: Requests) -> AsyncGenerator[SendResult, None]:
         """Send every request; yield each result as it completes.
@@ -180,7 +135,8 @@ class FanOut:
             while (result := await self._results.get()) is not _DONE:
                 assert isinstance(result, SendResult)
                 yield result
-                self._tokens.release()
+                self._held -= 1
+                self._want.set()
             if self._error is not None:
                 raise self._error
         finally:
@@ -194,32 +150,45 @@ class FanOut:
         if error is not None and self._error is None:
             self._error = error
             self._drop_waiting()
-        if not self._stopping:
-            self._stopping = True
-            for _ in range(self._concurrency):
-                self._work.put_nowait(None)
+        self._stopping = True
+        self._wake.set()
+        self._want.set()
 
     def _drop_waiting(self) -> None:
-        """Cancel the workers still waiting to admit their item's first POST.
+        """Drop the requests not yet admitted to their first POST.
 
         Nothing of those items has happened yet (no ``before_send``, no byte sent), so
         they are simply not sent; a rate-limit or 429 wait (minutes, for a long code)
-        must not hold up the end of a stopped batch, nor send into a refusal.
+        must not hold up the end of a stopped batch, nor send into a refusal. A worker
+        waiting out the limits for such a request is cancelled.
         """
-        me = asyncio.current_task()
-        for worker, item in zip(self._workers, self._current, strict=True):
-            if item is not None and not item.admitted and worker is not me:
+        self._queues.drop_unadmitted()
+        if self._admitting is not None:
+            number, item = self._admitting
+            worker = self._workers[number]
+            if not item.admitted and worker is not asyncio.current_task():
                 worker.cancel()
+
+    def _may_read(self) -> bool:
+        held = self._held
+        return self._stopping or (
+            held < self._read_ahead and (held < self._window or self._starving)
+        )
 
     async def _produce(self, requests: Requests) -> None:
         error: BaseException | None = None
         try:
             pull = _puller(requests)
             for index in itertools.count():
-                # A token per item pulled, given back when its result is yielded.
-                await self._tokens.acquire()
+                while not self._may_read():
+                    self._want.clear()
+                    await self._want.wait()
                 if self._stopping:
                     return
+                if self._held >= self._window:
+                    # One more for the worker that found no sender ready; it asks again
+                    # if this one's sender is not ready either.
+                    self._starving = False
                 request = await pull()
                 if request is _DONE:
                     return
@@ -227,6 +196,7 @@ class FanOut:
         except Exception as exc:  # noqa: BLE001 - re-raised in the consumer's task
             error = exc
         finally:
+            self._input_done = True
             self._stop(error)
 
     def _enqueue(self, index: int, request: object) -> None:
@@ -234,19 +204,30 @@ class FanOut:
             raise TypeError(
                 f"send_many takes GroupMmsRequest items; item {index} is {type(request).__name__}"
             )
-        self._work.put_nowait(_Item(index, request))
+        # After an error, requests not yet started are dropped: the results yielded
+        # stay the exact record of what was attempted.
+        if self._error is None:
+            self._queues.put(Item(index, request, asyncio.get_running_loop().time()))
+            self._held += 1
+            self._wake.set()
+
+    def _limiter_of(self, sender: str) -> Bucket | None:
+        assert self._senders is not None
+        try:
+            return self._senders.get(sender)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # the caller's rule: as for before_send
+            raise _CallerFailed(exc) from exc
 
     async def _worker(self, number: int) -> None:
         try:
-            while True:
-                item = await self._work.get()
-                # After an error, requests not yet started are dropped: the results
-                # yielded stay the exact record of what was attempted.
-                if item is None or self._error is not None:
-                    return
-                self._current[number] = item
+            while (item := await self._next(number)) is not None:
                 result = await self._process(item)
-                self._current[number] = None
+                if result is None:  # a 429: back in its sender's queue, ahead of the rest
+                    self._queues.put_back(item)
+                    self._wake.set()
+                    continue
                 self._results.put_nowait(result)
                 if (
                     result.error is not None
@@ -263,9 +244,82 @@ class FanOut:
             if self._live == 0:
                 self._results.put_nowait(_DONE)
 
-    async def _process(self, item: _Item) -> SendResult:
+    async def _next(self, number: int) -> Item | None:
+        """The next request to send, its limits waited out; ``None`` when there is none.
+
+        One free worker at a time chooses; it sleeps until the first sender is ready
+        or something changes (a request read, a stop), and while no request read can
+        go it lets the producer read on. A worker that finds a request ready, with room
+        in every bucket it needs, takes it at once without waiting its turn to choose.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        account = self._account
+        if self.gate.resume_at <= now and (account is None or account.has_capacity()):
+            item = self._queues.pop(now)
+            if item is not None:
+                # Neither acquisition waits: there is room, and nothing ran since.
+                if item.limiter is not None:
+                    await item.limiter.acquire()
+                if account is not None:
+                    await account.acquire()
+                item.ready = True
+                return item
+        async with self._choosing:
+            queues = self._queues
+            while True:
+                self._wake.clear()
+                now = loop.time()
+                if (resume_at := self.gate.resume_at) > now:
+                    await self._nap(loop, resume_at - now)  # a 429 pause: nothing goes
+                    continue
+                item = queues.pop(now)
+                if item is not None:
+                    break
+                ready_at = queues.earliest()
+                if ready_at is None:
+                    self._starving = False
+                    if self._input_done or self._error is not None:
+                        return None
+                    await self._nap(loop, None)
+                    continue
+                if not self._starving:
+                    self._starving = True
+                    self._want.set()
+                await self._nap(loop, ready_at - now)
+            self._starving = False
+            self._admitting = (number, item)
+            try:
+                if item.limiter is not None:
+                    await item.limiter.acquire()  # has room: no wait
+                if self._account is not None:
+                    await self._account.acquire()
+                # A 429 may have come while we waited for capacity.
+                await self.gate.wait()
+            finally:
+                self._admitting = None
+        # Held back by its limits (or a pause) since both it and this worker were there.
+        item.waited = max(0.0, loop.time() - max(item.queued_at, now))
+        item.ready = True
+        return item
+
+    async def _nap(self, loop: asyncio.AbstractEventLoop, delay: float | None) -> None:
+        """Sleep ``delay`` seconds (``None``: for ever), or until ``_wake`` is set."""
+        timer = None if delay is None else loop.call_later(delay, self._wake.set)
+        try:
+            await self._wake.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    async def _process(self, item: Item) -> SendResult | None:
+        """Send ``item``; its result, or ``None`` when it is to be queued again after a 429."""
+
         async def attempt(post: Attempt) -> Message:
-            await self._admit(item.request)
+            if item.ready:
+                item.ready = False  # handed out by _next, its limits waited out
+            else:
+                await self._admit(item)
             if item.attempts == 0:
                 item.admitted = True  # before any await: a stop may no longer cancel it
                 if self._before_send is not None:
@@ -289,22 +343,21 @@ class FanOut:
                 raise
 
         error: TelnyxError
-        for requeue in itertools.count():
-            try:
-                message = await self._send(item.request, attempt)
-            except RateLimitError as exc:
-                error = exc
-                if not should_requeue(exc, requeues=requeue, max_pause=self._max_pause):
-                    break
-            except TelnyxError as exc:
-                error = exc
-                break
-            else:
-                return self._result(item, message=message)
+        try:
+            message = await self._send(item.request, HeldBack(attempt, waited=item.waited))
+        except RateLimitError as exc:
+            if should_requeue(exc, requeues=item.requeues, max_pause=self._max_pause):
+                item.requeues += 1
+                return None
+            error = exc
+        except TelnyxError as exc:
+            error = exc
+        else:
+            return self._result(item, message=message)
         return self._result(item, error=error)
 
     def _result(
-        self, item: _Item, *, message: Message | None = None, error: TelnyxError | None = None
+        self, item: Item, *, message: Message | None = None, error: TelnyxError | None = None
     ) -> SendResult:
         elapsed = asyncio.get_running_loop().time() - item.started if item.attempts else 0.0
         return SendResult(
@@ -316,21 +369,14 @@ class FanOut:
             elapsed=elapsed,
         )
 
-    async def _admit(self, request: GroupMmsRequest) -> None:
-        """Wait out any 429 pause and the rate limits, then return at once."""
+    async def _admit(self, item: Item) -> None:
+        """For a retry by the client's policy: wait out any 429 pause and the limits."""
         gate = self.gate
         await gate.wait()
-        # The sender's bucket first: waiting there (0.1/s for a long code) must not
-        # hold account-wide capacity that other senders could use.
-        if self._senders is not None:
-            try:
-                limiter = self._senders.get(request.from_)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:  # as for before_send
-                raise _CallerFailed(exc) from exc
-            if limiter is not None:
-                await self._senders.acquire(request.from_, limiter)
+        # The sender's bucket first: waiting there must not hold account-wide capacity
+        # that other senders could use.
+        if item.limiter is not None and self._senders is not None:
+            await self._senders.acquire(item.request.from_, item.limiter)
         if self._account is not None:
             await self._account.acquire()
         # A 429 may have come while we waited for capacity.

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
+
+    #: A token bucket, for modules that hold one without importing aiolimiter.
+    Bucket: TypeAlias = AsyncLimiter
 
 __all__: list[str] = []  # internal: the fan-out is the public face
 
@@ -56,6 +59,20 @@ def limiter_for(rate: float) -> AsyncLimiter:
     from aiolimiter import AsyncLimiter
 
     return AsyncLimiter(capacity, capacity / rate)
+
+
+def seconds_until_ready(limiter: AsyncLimiter) -> float:
+    """Seconds until ``limiter`` admits one more acquisition (``0.0``: it would now).
+
+    This is the wait :meth:`AsyncLimiter.acquire` itself would make; the fan-out asks
+    it to hand its workers the request whose sender is ready first, rather than have
+    a worker wait in a bucket another sender's request does not need.
+    """
+    if limiter.has_capacity():  # leaks the bucket up to now first
+        return 0.0
+    # aiolimiter keeps the level to itself; acquire() waits on exactly this excess.
+    excess = limiter._level + 1 - limiter.max_rate  # noqa: SLF001
+    return excess * limiter.time_period / limiter.max_rate
 
 
 def is_idle(limiter: AsyncLimiter) -> bool:
