@@ -81,34 +81,35 @@ async def send_all(engine: FanOut, requests: object) -> list[tgm.SendResult]:
 
 # -- on a virtual clock -----------------------------------------------------------------
 
-ISSUE_SLOW = rows(SLOW, 100)
-ISSUE_FAST = rows(FAST, 2_000)
+SLOW_ROWS = rows(SLOW, 100)
+FAST_ROWS = rows(FAST, 2_000)
 
 
-def issue_order(order: str) -> list[tgm.GroupMmsRequest]:
+def slow_ahead_order(order: str) -> list[tgm.GroupMmsRequest]:
     if order == "slow-first":
-        return ISSUE_SLOW + ISSUE_FAST
+        return SLOW_ROWS + FAST_ROWS
     if order == "fast-first":
-        return ISSUE_FAST + ISSUE_SLOW
+        return FAST_ROWS + SLOW_ROWS
     if order == "interleaved":
-        pairs = [r for pair in zip(ISSUE_SLOW, ISSUE_FAST, strict=False) for r in pair]
-        return pairs + ISSUE_FAST[len(ISSUE_SLOW) :]
-    mixed = ISSUE_SLOW + ISSUE_FAST
+        pairs = [r for pair in zip(SLOW_ROWS, FAST_ROWS, strict=False) for r in pair]
+        return pairs + FAST_ROWS[len(SLOW_ROWS) :]
+    mixed = SLOW_ROWS + FAST_ROWS
     random.Random(15).shuffle(mixed)
     return mixed
 
 
 @pytest.mark.parametrize("order", ["slow-first", "fast-first", "interleaved", "random"])
 def test_each_sender_finishes_as_its_own_rate_allows_in_any_order(order: str) -> None:
-    # Issue 15's case: 100 rows at 5/s and 2,000 at 100/s each need 20 s alone (less
-    # the one second's burst their buckets allow); the old engine took 31.8 s slow-first.
+    # A slow number ahead of a fast one: 100 rows at 5/s and 2,000 at 100/s each need
+    # 20 s alone (less the one second's burst their buckets allow); the old engine took
+    # 31.8 s slow-first.
     fake = FakeTelnyx()
     rates = tgm.SenderRates(long_code=5, overrides={FAST: 100})
 
     async def main() -> tuple[list[tgm.SendResult], float]:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        results = await send_all(fan_out(fake, per_sender_rate=rates), issue_order(order))
+        results = await send_all(fan_out(fake, per_sender_rate=rates), slow_ahead_order(order))
         return results, loop.time() - start
 
     results, makespan = run_virtual(main())
