@@ -249,9 +249,11 @@ class AsyncMessages:
                 ``redis_url``, shared with every process and host using the same Redis
                 and namespace (a batch on three machines keeps one account rate); if
                 Redis fails, each request it stops is yielded with
-                :class:`BackendUnavailableError`, nothing sent. Instead of
-                ``rate_limit`` and ``per_sender_rate``, which are its in-process
-                shorthand. A client built with ``rate_limits=`` applies its own too.
+                :class:`BackendUnavailableError`, nothing sent. ``rate_limit`` and
+                ``per_sender_rate`` are its in-process shorthand; either may be given
+                beside it for what it leaves unset (a shared account rate, and
+                per-sender rates the scheduling can see). A client built with
+                ``rate_limits=`` applies its own too.
 
         Returns:
             An async iterator of results, in completion order; ``index`` is the
@@ -276,7 +278,9 @@ class AsyncMessages:
         send: SendFn = self._send if traced is None else traced[0]
         admission = None
         if rate_limits is not None:
-            admission = self._admission_for(rate_limits, shorthand=(rate_limit, per_sender_rate))
+            admission = self._admission_for(
+                rate_limits, rate_limit=rate_limit, per_sender_rate=per_sender_rate
+            )
             send = _gated_send(send, admission)
         engine = FanOut(
             send,
@@ -296,14 +300,19 @@ class AsyncMessages:
             close=None if admission is None else admission.aclose,
         )
 
-    def _admission_for(self, limits: RateLimits, *, shorthand: tuple[object, object]) -> Admission:
+    def _admission_for(
+        self, limits: RateLimits, *, rate_limit: object, per_sender_rate: object
+    ) -> Admission:
         if not isinstance(limits, RateLimits):
             raise TypeError(f"rate_limits must be a RateLimits, not {type(limits).__name__}")
-        if shorthand != (None, None):
-            raise ValueError(
-                "give rate_limits, or rate_limit and per_sender_rate (its in-process "
-                "shorthand), not both"
-            )
+        for name, shorthand, shared in (
+            ("rate_limit", rate_limit, limits.rate_limit),
+            ("per_sender_rate", per_sender_rate, limits.per_sender_rate),
+        ):
+            if shorthand is not None and shared is not None:
+                raise ValueError(
+                    f"{name} is set both in rate_limits and as {name}=; give one, not both"
+                )
         return admission_for(
             limits, scope=self._scope, timeout=self._timeout, max_pause=self._max_retry_after
         )

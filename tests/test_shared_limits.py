@@ -263,10 +263,12 @@ def test_two_fan_outs_share_one_rate_through_redis(redis_namespace: tuple[str, s
     assert asyncio.run(scenario()) >= 2.8
 
 
-def test_send_many_takes_rate_limits_or_the_shorthand_not_both() -> None:
+def test_send_many_refuses_a_limit_given_both_shared_and_as_shorthand() -> None:
     client = tgm.Telnyx(api_key=KEY, base_url="http://127.0.0.1:9/v2")
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="rate_limit is set both"):
         client.messages.send_many([], rate_limit=5, rate_limits=tgm.RateLimits(rate_limit=5))
+    # What the shared limits leave unset, the shorthand may give.
+    client.messages.send_many([], per_sender_rate=2, rate_limits=tgm.RateLimits(rate_limit=5))
     with pytest.raises(TypeError, match="RateLimits"):
         client.messages.send_many([], rate_limits=5)  # type: ignore[arg-type]
     client.close()
