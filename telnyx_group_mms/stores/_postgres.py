@@ -240,6 +240,11 @@ class PostgresSession:
                     where=self.target.where,
                 ) from None
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the connection is open (after a failure: whether it survived)."""
+        return self._conn is not None and not self._conn.closed
+
     async def _connection(self) -> AsyncConnection[Any]:
         if self._conn is not None and not self._conn.closed:
             return self._conn
