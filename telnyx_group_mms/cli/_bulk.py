@@ -14,11 +14,12 @@ import click
 from .._private_files import BulkPathError
 from ..bulk._input import InputError
 from ..bulk._report import BulkPreview
-from ..bulk._runner import DEFAULT_RATE, BulkSummary, run_bulk
+from ..bulk._runner import DEFAULT_LEASE, DEFAULT_RATE, BulkSummary, default_batch, run_bulk
 from ..bulk.ledger._sqlite import LedgerError
-from ..errors import TelnyxError
+from ..errors import BackendUnavailableError, TelnyxError
 from ..limits._sender_rates import SenderRates
 from ..models import GroupMmsRequest
+from ..stores._postgres import is_postgres_url, redact
 from ._connection_options import (
     api_key_option,
     base_url_option,
@@ -103,6 +104,33 @@ def _interrupted(results: Path | None) -> Callable[[], str]:
     return message
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _as_option(text: str) -> str:
+    # run_bulk names its setting; the person at the command line gave an option.
+    return "--" + text if text.startswith("ledger: ") else text
+
+
+def _ledger_setting(ledger: str | None, batch: str | None, input_path: Path) -> str | Path | None:
+    """``--ledger`` as run_bulk takes it; with PostgreSQL, say which batch is used."""
+    if ledger is None or not is_postgres_url(ledger):
+        if batch is not None:
+            raise SettingError(
+                "--batch: only a PostgreSQL ledger (--ledger postgresql://...) holds batches"
+            )
+        if ledger is not None and Path(ledger).is_dir():
+            raise SettingError(f"--ledger: {ledger!r} is a directory")
+        return Path(ledger) if ledger is not None else None
+    if batch is not None and not batch.strip():
+        raise SettingError("--batch: a batch needs a name")
+    name = batch if batch is not None else default_batch(input_path)
+    origin = "" if batch is not None else " (the input's file name; --batch names another)"
+    click.echo(f"batch {name!r}{origin} on {redact(ledger)}", err=True)
+    return ledger
+
+
 def _report(summary: BulkSummary) -> None:
     verb = "would send" if summary.dry_run else "sent now"
     click.echo(
@@ -136,6 +164,14 @@ def _report(summary: BulkSummary) -> None:
         click.echo(f"{summary.failed} failed row(s) are sent again by the same command")
     if summary.ledger_path is not None:
         click.echo(f"ledger: {summary.ledger_path}")
+    if summary.ledger_url is not None:
+        mine = "" if summary.worker_sent is None else f"; this worker sent {summary.worker_sent}"
+        click.echo(f"ledger: {summary.ledger_url}, batch {summary.batch!r}{mine}")
+    if summary.not_recorded:
+        click.echo(
+            f"{summary.not_recorded} outcome(s) came back after this worker's lease expired "
+            "and were not recorded: other workers had declared those rows unknown"
+        )
     if summary.results_path is not None:
         click.echo(f"results: {summary.results_path}")
 
@@ -146,8 +182,24 @@ def _report(summary: BulkSummary) -> None:
 )
 @click.option(
     "--ledger",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The SQLite ledger of this batch.  [default: INPUT.ledger.sqlite]",
+    metavar="PATH|URL",
+    help="The SQLite ledger of this batch, or a postgresql:// URL: a batch that workers "
+    "on any number of machines send together.  [default: INPUT.ledger.sqlite]",
+)
+@click.option(
+    "--batch",
+    "batch_name",
+    metavar="NAME",
+    help="With a PostgreSQL ledger, the batch's name (every worker of a batch gives the "
+    "same).  [default: INPUT's file name]",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_LEASE,
+    show_default=True,
+    help="With a PostgreSQL ledger, seconds a worker's hold on its rows lasts unless "
+    "renewed: once a dead worker's lease expires, the others take over its rows.",
 )
 @click.option(
     "--results",
@@ -207,7 +259,9 @@ def _report(summary: BulkSummary) -> None:
 @base_url_option
 def bulk(
     input_path: Path,
-    ledger: Path | None,
+    ledger: str | None,
+    batch_name: str | None,
+    lease: float,
     results: Path | None,
     concurrency: int,
     rate: float,
@@ -229,6 +283,11 @@ def bulk(
     The key comes from --api-key or TELNYX_API_KEY, the API root from --base-url or
     TELNYX_BASE_URL (neither is needed for --dry-run).
 
+    With --ledger postgresql://..., run the same command on as many machines as you
+    like: each row is sent by one worker only, and each worker exits with the summary
+    of the whole batch once no row is left to send. A worker that dies leaves the rows
+    it had in flight 'unknown' once its --lease expires; the others send the rest.
+
     \b
     Exit status:
       0    every row is sent (--dry-run: no row is bad)
@@ -241,10 +300,13 @@ def bulk(
     if not dry_run:
         require_api_key(api_key)
         check_base_url_option(base_url)
+    where = _ledger_setting(ledger, batch_name, input_path)
     with progress_shown(interrupted=_interrupted(results)) as progress:
         run = run_bulk(
             input_path,
-            ledger_path=ledger,
+            ledger=where,
+            batch=batch_name,
+            lease=lease,
             results_path=results,
             concurrency=concurrency,
             rate=rate or None,
@@ -262,7 +324,10 @@ def bulk(
             option = _PATH_OPTIONS.get(exc.setting, exc.setting)
             raise SettingError(f"{option}: {exc.problem}") from exc
         except LedgerError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(_one_line(_as_option(str(exc)))) from exc
+        except BackendUnavailableError as exc:
+            # Found on connecting, before anything was sent.
+            raise SettingError(_one_line(_as_option(str(exc)))) from exc
         except InputError as exc:
             raise click.UsageError(str(exc)) from exc
         except TelnyxError as exc:  # a setting the client refuses (a bad --base-url)

@@ -21,6 +21,7 @@ for the others (or the next run) to reap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -74,6 +75,7 @@ class Joined:
         registered: The rows of its input were written (new or changed input).
         to_send: Rows of the batch that may be claimed, at joining.
         sent_before: Rows of the batch sent already, at joining.
+        counts: The batch's rows by state, at joining (bad rows under ``"bad"``).
     """
 
     generation: int
@@ -81,6 +83,7 @@ class Joined:
     registered: bool
     to_send: int
     sent_before: int
+    counts: dict[str, int]
 
 
 class PostgresLedger(BatchConnection):
@@ -99,6 +102,8 @@ class PostgresLedger(BatchConnection):
         self.retry_unknown = False
         #: Outcomes not written because another worker had decided for the row first.
         self.fenced = 0
+        #: The batch counts this worker among its workers (it may have sent rows).
+        self.worker_joined = False
         self._attempts: dict[str, int] = {}
         self._queue: CommitQueue | None = None
         self._closing = False
@@ -129,6 +134,7 @@ class PostgresLedger(BatchConnection):
 
         joined = await self._once(work)
         if not dry_run:
+            self.worker_joined = True
             self._queue = CommitQueue(
                 self._apply,
                 failure=_as_ledger_error,
@@ -186,6 +192,7 @@ class PostgresLedger(BatchConnection):
             registered=registered,
             to_send=int(to_send),
             sent_before=counts.get("sent", 0),
+            counts=counts,
         )
 
     # -- claiming, marking, recording ------------------------------------------------------
@@ -360,7 +367,10 @@ class PostgresLedger(BatchConnection):
                             for statement in sql.LEAVE:
                                 await db.execute(statement, self._args(why=_INTERRUPTED))
 
-                    await asyncio.shield(self._patiently(leave))
+                    # Best effort: rows this fails to give back are reaped once the
+                    # lease expires.
+                    with contextlib.suppress(BackendUnavailableError):
+                        await asyncio.shield(self._patiently(leave))
         finally:
             await super().aclose()
 
