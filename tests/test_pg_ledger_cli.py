@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from telnyx_group_mms.bulk.ledger._postgres import PostgresLedger
 from telnyx_group_mms.bulk.ledger._postgres_sql import ROWS
 from telnyx_group_mms.sandbox import Sandbox
 
-from .cli_runner import COMMAND, Run
+from .cli_runner import COMMAND, Run, run as run_cli
 from .conftest import KEY
 from .pg_workers import write_batch
 from .services import free_port
@@ -163,3 +164,31 @@ def test_a_dry_run_on_postgres_sends_and_records_nothing(
     assert telnyx_sandbox.request_count == 0
     with psycopg.connect(postgres_url, autocommit=True) as db:
         assert db.execute(f"SELECT count(*) FROM {ROWS}").fetchone() == (0,)
+
+
+def test_status_shows_a_batch_and_its_live_workers_as_text_and_json(
+    telnyx_sandbox: Sandbox, postgres_url: str, tmp_path: Path
+) -> None:
+    batch = write_batch(tmp_path / "batch.csv", TEXTS)
+    assert bulk(telnyx_sandbox, str(batch), "--ledger", postgres_url, "--batch", "b").code == 0
+    shown = run_cli("status", "--ledger", postgres_url, "--batch", "b")
+    assert shown.code == 0, shown.stderr
+    assert "rows 5: sent 5, failed 0, unknown 0, bad 0, pending 0" in shown.stdout
+    assert "live workers: 0" in shown.stdout
+    as_json = run_cli("status", "--ledger", postgres_url, "--batch", "b", "--json")
+    found = json.loads(as_json.stdout)
+    assert (found["batch"], found["rows"], found["counts"]["sent"], found["workers"]) == (
+        "b",
+        5,
+        5,
+        [],
+    )
+    missing = run_cli("status", "--ledger", postgres_url, "--batch", "other")
+    assert missing.code == 1
+    assert "no batch 'other'" in missing.stderr
+    unreachable = run_cli(
+        "status", "--ledger", f"postgresql://u:pw1234@127.0.0.1:{free_port()}/x", "--batch", "b"
+    )
+    assert unreachable.code == 2
+    assert "pw1234" not in unreachable.stderr
+    assert len(unreachable.error_lines) == 1

@@ -26,7 +26,7 @@ from ._connection_options import (
     check_base_url_option,
     require_api_key,
 )
-from ._errors import SettingError
+from ._errors import SettingError, ledger_error
 from ._progress import progress_shown
 from ._sender_rate_options import (
     check_rate_option,
@@ -102,15 +102,6 @@ def _interrupted(results: Path | None) -> Callable[[], str]:
         return text
 
     return message
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _as_option(text: str) -> str:
-    # run_bulk names its setting; the person at the command line gave an option.
-    return "--" + text if text.startswith("ledger: ") else text
 
 
 def _ledger_setting(ledger: str | None, batch: str | None, input_path: Path) -> str | Path | None:
@@ -324,10 +315,10 @@ def bulk(
             option = _PATH_OPTIONS.get(exc.setting, exc.setting)
             raise SettingError(f"{option}: {exc.problem}") from exc
         except LedgerError as exc:
-            raise click.ClickException(_one_line(_as_option(str(exc)))) from exc
+            raise click.ClickException(ledger_error(exc)) from exc
         except BackendUnavailableError as exc:
             # Found on connecting, before anything was sent.
-            raise SettingError(_one_line(_as_option(str(exc)))) from exc
+            raise SettingError(ledger_error(exc)) from exc
         except InputError as exc:
             raise click.UsageError(str(exc)) from exc
         except TelnyxError as exc:  # a setting the client refuses (a bad --base-url)
