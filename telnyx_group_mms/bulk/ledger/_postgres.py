@@ -105,6 +105,9 @@ class PostgresLedger(BatchConnection):
         #: The batch counts this worker among its workers (it may have sent rows).
         self.worker_joined = False
         self._attempts: dict[str, int] = {}
+        # The last line claimed: the next claim starts after it, never re-reading the
+        # index entries of rows already taken (dead until a vacuum).
+        self._after = 0
         self._queue: CommitQueue | None = None
         self._closing = False
         self._lost = False
@@ -205,9 +208,11 @@ class PostgresLedger(BatchConnection):
         """
 
         async def work(db: AsyncConnection[Any]) -> list[tuple[str, int, str, int]]:
-            found = await (
-                await db.execute(sql.CLAIM, self._args(retry=self.retry_unknown, n=limit))
-            ).fetchall()
+            args = self._args(retry=self.retry_unknown, n=limit, after=self._after)
+            found = await (await db.execute(sql.CLAIM, args)).fetchall()
+            if not found and self._after:
+                # Rows before the cursor: given back by a worker that left or died.
+                found = await (await db.execute(sql.CLAIM, {**args, "after": 0})).fetchall()
             if not found and not (await _one(db, sql.LEASE_LIVE, self._args()))[0]:
                 self._lost = True
             return list(found)
@@ -215,6 +220,8 @@ class PostgresLedger(BatchConnection):
         self._check_lease()
         claimed = await self._patiently(work)
         self._check_lease()
+        if claimed:
+            self._after = max(line for _, line, _, _ in claimed)
         # The attempt the send of each row will be: fences its mark and its outcome.
         for row_id, _, _, attempts in claimed:
             self._attempts[row_id] = int(attempts) + 1

@@ -151,7 +151,8 @@ CLAIMABLE_COUNT: Final = _sql(
     "SELECT count(*) FROM {r} WHERE batch = %(batch)s AND generation = %(gen)s AND " + _CLAIMABLE
 )
 CLAIM: Final = _sql(
-    "WITH c AS (SELECT id FROM {r} WHERE batch = %(batch)s AND generation = %(gen)s AND "
+    "WITH c AS (SELECT id FROM {r} WHERE batch = %(batch)s AND generation = %(gen)s"
+    " AND line > %(after)s AND "
     + _CLAIMABLE
     + " AND "
     + _LIVE
