@@ -21,16 +21,21 @@ def write_batch(path: Path, texts: list[str]) -> Path:
 
 
 def worker(
-    sandbox: Sandbox,
+    sandbox: Sandbox | str,
     batch: Path,
     url: str,
     log: Path,
     *extra: str,
     concurrency: int = 4,
     lease: float = 2.0,
+    key: str = KEY,
 ) -> subprocess.Popen[bytes]:
-    """``bulk BATCH --ledger URL --batch b`` in a process of its own, its output in ``log``."""
-    env = dict(os.environ, TELNYX_API_KEY=KEY, TELNYX_BASE_URL=sandbox.base_url)
+    """``bulk BATCH --ledger URL --batch b`` in a process of its own, its output in ``log``.
+
+    ``sandbox`` is a sandbox, or the base URL of one in another process.
+    """
+    base_url = sandbox if isinstance(sandbox, str) else sandbox.base_url
+    env = dict(os.environ, TELNYX_API_KEY=key, TELNYX_BASE_URL=base_url)
     command = [sys.executable, "-m", "telnyx_group_mms", "bulk", str(batch), "--rate", "0"]
     command += ["--ledger", url, "--batch", "b", "--lease", str(lease)]
     command += ["--concurrency", str(concurrency), *extra]

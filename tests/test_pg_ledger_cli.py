@@ -97,7 +97,7 @@ def test_the_default_batch_is_the_input_file_name_and_is_said(
     assert len(telnyx_sandbox.messages) == len(TEXTS)
     again = bulk(telnyx_sandbox, str(batch), "--ledger", postgres_url, "--batch", "march.csv")
     assert again.code == 0
-    assert f"sent {len(TEXTS)} ({len(TEXTS)} by an earlier run)" in again.stdout
+    assert f"sent {len(TEXTS)} ({len(TEXTS)} before this worker joined)" in again.stdout
     assert len(telnyx_sandbox.messages) == len(TEXTS)
 
 

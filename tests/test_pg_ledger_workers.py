@@ -11,8 +11,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from telnyx_group_mms.bulk.ledger._postgres_sql import ROWS as ROWS_TABLE, WORKERS
 from telnyx_group_mms.sandbox import Fault, FaultRates, Sandbox
 
 from .fanout_support import accepted_per_text, posts_per_text, wait_until
@@ -94,3 +96,33 @@ def test_a_worker_killed_mid_batch_leaves_the_others_to_finish_and_no_row_twice(
     again = worker(sandbox, batch, postgres_url, log)
     assert again.wait(timeout=60) == (3 if unknown else 0), log.read_text()
     assert sandbox.request_count == posts_before
+
+
+def test_ctrl_c_gives_the_workers_rows_back_at_once_and_a_rerun_finishes(
+    sandbox: Sandbox, postgres_url: str, tmp_path: Path
+) -> None:
+    batch = write_batch(tmp_path / "batch.csv", TEXTS)
+    log, results = tmp_path / "worker.log", tmp_path / "results.jsonl"
+    interrupted = worker(sandbox, batch, postgres_url, log, "--results", str(results))
+    wait_until(lambda: sandbox.request_count >= 20, within=60)
+    interrupted.send_signal(signal.SIGINT)
+    assert interrupted.wait(timeout=30) == 130, log.read_text()
+    assert "interrupted: the ledger is consistent" in log.read_text()
+    assert "Traceback" not in log.read_text()
+    assert len(results.read_text().splitlines()) == ROWS
+    # Nothing is left held: its claims went back, its rows in flight are unknown, its
+    # lease is over, so no one has to wait for it to expire.
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        held = db.execute(f"SELECT count(*) FROM {ROWS_TABLE} WHERE holder IS NOT NULL")
+        assert held.fetchone() == (0,)
+        in_flight = db.execute(f"SELECT count(*) FROM {ROWS_TABLE} WHERE state = 'in_flight'")
+        assert in_flight.fetchone() == (0,)
+        live = db.execute(f"SELECT count(*) FROM {WORKERS} WHERE state = 'active'")
+        assert live.fetchone() == (0,)
+
+    again = worker(sandbox, batch, postgres_url, log)
+    assert again.wait(timeout=120) in (0, 3), log.read_text()
+    rows = ledger_rows(postgres_url)
+    assert {state for state, _, _ in rows.values()} <= {"sent", "unknown"}
+    assert max(per_row(accepted_per_text(sandbox)).values()) == 1
+    assert sum(state == "unknown" for state, _, _ in rows.values()) <= CONCURRENCY

@@ -124,8 +124,10 @@ def _ledger_setting(ledger: str | None, batch: str | None, input_path: Path) -> 
 
 def _report(summary: BulkSummary) -> None:
     verb = "would send" if summary.dry_run else "sent now"
+    # A worker of a PostgreSQL batch may join while others send: "before" is its joining.
+    before = "by an earlier run" if summary.batch is None else "before this worker joined"
     click.echo(
-        f"rows {summary.rows}: sent {summary.sent} ({summary.sent_before} by an earlier run), "
+        f"rows {summary.rows}: sent {summary.sent} ({summary.sent_before} {before}), "
         f"failed {summary.failed}, unknown {summary.unknown}, bad {summary.bad}; "
         f"{verb} {summary.to_send if summary.dry_run else summary.sent - summary.sent_before} "
         f"in {summary.elapsed:.1f} s"
