@@ -24,7 +24,7 @@ from telnyx_group_mms.bulk.ledger._postgres_sql import ROWS
 
 from .fanout_support import wait_until
 from .pg_workers import worker, write_batch
-from .soak_support import KEY, Record, SandboxProcess
+from .soak_support import KEY, Record, SandboxProcess, running_sandbox
 
 N = 20_000
 WORKERS = 4
@@ -33,11 +33,8 @@ CONCURRENCY = 16
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxProcess]:
-    box = SandboxProcess(seed=N, history=2 * N)
-    try:
+    with running_sandbox(seed=N, history=2 * N) as box:
         yield box
-    finally:
-        box.close()
 
 
 @pytest.mark.slow
