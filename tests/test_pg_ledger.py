@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import psycopg
 import pytest
@@ -24,7 +24,8 @@ from telnyx_group_mms.errors import BackendUnavailableError
 from .conftest import FROM, TO
 
 
-def rows(n: int, *, start: int = 0, bad: tuple[int, ...] = ()) -> list[Row]:
+def rows(n: int, *, start: int = 0, bad: tuple[int, ...] = ()) -> Callable[[], Iterator[Row]]:
+    """Rows as an input gives them to ``join``: read anew each time."""
     made: list[Row] = []
     for i in range(start, start + n):
         if i in bad:
@@ -32,7 +33,7 @@ def rows(n: int, *, start: int = 0, bad: tuple[int, ...] = ()) -> list[Row]:
         else:
             body = json.dumps({"from": FROM, "to": TO, "text": f"row {i}"})
             made.append((f"d{i}:1", i + 1, body, None))
-    return made
+    return lambda: iter(made)
 
 
 @pytest.fixture

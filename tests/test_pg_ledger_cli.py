@@ -116,7 +116,7 @@ async def test_a_worker_with_another_retry_unknown_setting_is_refused(
 ) -> None:
     batch = write_batch(tmp_path / "batch.csv", TEXTS)
     live = PostgresLedger(postgres_url, batch="b")
-    await live.join([], digest="", retry_unknown=False)
+    await live.join(lambda: iter([]), digest="", retry_unknown=False)
     try:
         run = await asyncio.to_thread(
             bulk,

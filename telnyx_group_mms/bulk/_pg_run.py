@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,20 +22,19 @@ from ..stores._postgres import redact
 from ._report import BulkBadRow, BulkProgress, BulkSummary
 from ._rows import Outcome, ledger_rows, write_results
 from ._sending import Sender
-from .ledger._postgres import PostgresLedger, Row
+from .ledger._postgres import PostgresLedger
 from .ledger._sqlite import LedgerError
 
 __all__: list[str] = []  # internal: used by run_bulk
 
 
-def read_input(source: Path) -> tuple[list[Row], str, tuple[BulkBadRow, ...]]:
-    """The input's rows, the digest that says whether a batch has them, the first bad rows."""
+def read_input(source: Path) -> tuple[str, tuple[BulkBadRow, ...]]:
+    """The digest that says whether a batch has the input's rows, and its first bad rows."""
     bad: list[BulkBadRow] = []
-    rows = list(ledger_rows(source, bad))
     digest = hashlib.sha256()
-    for row_id, line, body, reason in rows:
+    for row_id, line, body, reason in ledger_rows(source, bad):
         digest.update(f"{row_id}\0{line}\0{body}\0{reason}\n".encode("utf-8", "surrogatepass"))
-    return rows, digest.hexdigest(), tuple(bad)
+    return digest.hexdigest(), tuple(bad)
 
 
 async def _claimed(ledger: PostgresLedger, *, chunk: int) -> AsyncIterator[tuple[str, str]]:
@@ -80,16 +80,18 @@ async def run_on_postgres(
             closing.push_async_callback(ledger.aclose)
             # Before anything else: a wrong URL or an unreachable server sends nothing.
             await ledger.connect()
-            rows, digest, bad_rows = await asyncio.to_thread(read_input, source)
+            digest, bad_rows = await asyncio.to_thread(read_input, source)
             if client is None and not dry_run:
                 client = AsyncTelnyx(
                     api_key=api_key, base_url=base_url, max_connections=max(100, concurrency)
                 )
                 closing.push_async_callback(client.aclose)
             joined = await ledger.join(
-                rows, digest=digest, retry_unknown=retry_unknown, dry_run=dry_run
+                functools.partial(ledger_rows, source, []),
+                digest=digest,
+                retry_unknown=retry_unknown,
+                dry_run=dry_run,
             )
-            del rows
             sent_now = 0
             stopped: str | None = None
             if dry_run:

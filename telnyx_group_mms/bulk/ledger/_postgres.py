@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -116,9 +117,18 @@ class PostgresLedger(BatchConnection):
     # -- joining ----------------------------------------------------------------------
 
     async def join(
-        self, rows: Sequence[Row], *, digest: str, retry_unknown: bool, dry_run: bool = False
+        self,
+        rows: Callable[[], Iterator[Row]],
+        *,
+        digest: str,
+        retry_unknown: bool,
+        dry_run: bool = False,
     ) -> Joined:
         """Join the batch as a worker with a lease, registering ``rows`` if the batch lacks them.
+
+        ``rows()`` reads the input again, only if its rows must be written (read off the
+        event loop, a group at a time, so the input is never held whole); ``digest`` says
+        whether the batch has them already.
 
         With no other live worker, this worker starts a new generation of the batch (as a
         new run of a SQLite ledger): the batch becomes the rows of its input. With live
@@ -147,7 +157,9 @@ class PostgresLedger(BatchConnection):
             self._renewer = asyncio.create_task(self._renew(), name="bulk-pg-ledger-lease")
         return joined
 
-    async def _join(self, db: AsyncConnection[Any], rows: Sequence[Row], *, digest: str) -> Joined:
+    async def _join(
+        self, db: AsyncConnection[Any], rows: Callable[[], Iterator[Row]], *, digest: str
+    ) -> Joined:
         args = self._args(retry=self.retry_unknown, why=_LOST)
         await db.execute(sql.ADD_BATCH, args)
         found = await (await db.execute(sql.LOCK_BATCH, args)).fetchone()
@@ -167,8 +179,8 @@ class PostgresLedger(BatchConnection):
             generation = (await _one(db, sql.NEW_GENERATION, {**args, "digest": digest}))[0]
         self.generation = int(generation)
         if registered:
-            for start in range(0, len(rows), _REGISTER_CHUNK):
-                chunk = rows[start : start + _REGISTER_CHUNK]
+            source = rows()
+            while chunk := await asyncio.to_thread(_take, source, _REGISTER_CHUNK):
                 await db.execute(
                     sql.REGISTER,
                     self._args(
@@ -396,3 +408,7 @@ async def _one(db: AsyncConnection[Any], statement: str, args: dict[str, object]
 
 def _line(row: tuple[str, int, str]) -> int:
     return row[1]
+
+
+def _take(rows: Iterator[Row], count: int) -> list[Row]:
+    return list(itertools.islice(rows, count))
