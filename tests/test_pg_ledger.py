@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import psycopg
 import pytest
 
-from telnyx_group_mms.bulk.ledger._postgres import (
+from telnyx_group_mms.bulk.ledger._postgres import PostgresLedger
+from telnyx_group_mms.bulk.ledger._postgres_batch import (
+    BatchConnection,
     BatchMismatchError,
     LeaseLostError,
-    PostgresLedger,
     Row,
 )
-from telnyx_group_mms.bulk.ledger._postgres_batch import BatchConnection
 from telnyx_group_mms.bulk.ledger._postgres_sql import ROWS, WORKERS
 from telnyx_group_mms.bulk.ledger._sqlite import RowState, RowUpdate
 from telnyx_group_mms.errors import BackendUnavailableError
@@ -254,6 +254,20 @@ async def test_status_shows_counts_and_live_workers_without_joining(
         await other.aclose()
     finally:
         await reader.aclose()
+
+
+async def test_a_worker_with_another_input_cannot_mix_it_into_a_live_batch(
+    ledgers: Callable[..., PostgresLedger],
+) -> None:
+    first = ledgers()
+    await first.join(rows(4), digest="one", retry_unknown=False)
+    # An older copy of the file (a part of the batch): nothing to add, welcome.
+    older = await ledgers().join(rows(2), digest="older", retry_unknown=False)
+    assert older.to_send == 4
+    # Another file altogether: refused, and nothing of it written.
+    with pytest.raises(BatchMismatchError, match="another input: this one has 3 row"):
+        await ledgers().join(rows(3, start=10), digest="other", retry_unknown=False)
+    assert await first.counts() == {"pending": 4}
 
 
 async def test_a_dry_run_changes_nothing(

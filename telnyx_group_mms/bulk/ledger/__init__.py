@@ -7,7 +7,7 @@ The SQLite ledger lives in :mod:`._sqlite`, its group-commit writer thread in
 """
 
 from ._group_commit import AsyncLedger
-from ._postgres import BatchMismatchError, LeaseLostError
+from ._postgres_batch import BatchMismatchError, LeaseLostError
 from ._sqlite import Ledger, LedgerError, RowState, RowUpdate
 
 __all__ = [

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import socket
 import time
@@ -30,12 +29,19 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-import attrs
-
 from ...errors import BackendUnavailableError
 from . import _postgres_sql as sql
 from ._commit_queue import CommitQueue
-from ._postgres_batch import DEFAULT_LEASE, BatchConnection
+from ._postgres_batch import (
+    DEFAULT_LEASE,
+    BatchConnection,
+    BatchMismatchError,
+    Joined,
+    LeaseLostError,
+    Row,
+    one,
+    take,
+)
 from ._sqlite import LedgerError, RowState, RowUpdate
 
 if TYPE_CHECKING:
@@ -53,38 +59,6 @@ _INTERRUPTED: Final = (
     "the run stopped while this row was in flight: Telnyx may or may not have accepted it; "
     "check before resending (--retry-unknown sends it again)"
 )
-
-#: A row as the input gives it: ``(id, line, body, bad_reason)``.
-Row = tuple[str, int, str | None, str | None]
-
-
-class LeaseLostError(LedgerError):
-    """This worker's lease expired: others took over its rows, so it stops sending."""
-
-
-class BatchMismatchError(LedgerError):
-    """This worker's settings differ from those of the live workers of its batch."""
-
-
-@attrs.frozen(kw_only=True)
-class Joined:
-    """What joining a batch found.
-
-    Attributes:
-        generation: The batch's generation this worker works on.
-        started: This worker started the generation (no other worker was live).
-        registered: The rows of its input were written (new or changed input).
-        to_send: Rows of the batch that may be claimed, at joining.
-        sent_before: Rows of the batch sent already, at joining.
-        counts: The batch's rows by state, at joining (bad rows under ``"bad"``).
-    """
-
-    generation: int
-    started: bool
-    registered: bool
-    to_send: int
-    sent_before: int
-    counts: dict[str, int]
 
 
 class PostgresLedger(BatchConnection):
@@ -136,7 +110,8 @@ class PostgresLedger(BatchConnection):
         added. A dry run rolls everything back and takes no lease.
 
         Raises:
-            BatchMismatchError: Live workers run the batch with another ``retry_unknown``.
+            BatchMismatchError: Live workers run the batch with another ``retry_unknown``,
+                or from an input this one neither extends nor is part of.
             BackendUnavailableError: The server failed.
         """
         self.retry_unknown = retry_unknown
@@ -166,7 +141,7 @@ class PostgresLedger(BatchConnection):
         assert found is not None
         generation, known_digest, _ = found
         await db.execute(sql.REAP, {**args, "gen": generation})
-        live, other_setting = await _one(db, sql.LIVE_OTHERS, args)
+        live, other_setting = await one(db, sql.LIVE_OTHERS, args)
         if other_setting:
             flag = "without" if self.retry_unknown else "with"
             raise BatchMismatchError(
@@ -176,11 +151,13 @@ class PostgresLedger(BatchConnection):
         started = not live
         registered = started or digest != known_digest
         if started:
-            generation = (await _one(db, sql.NEW_GENERATION, {**args, "digest": digest}))[0]
+            generation = (await one(db, sql.NEW_GENERATION, {**args, "digest": digest}))[0]
         self.generation = int(generation)
+        if registered and not started:
+            await self._check_append(db, rows)
         if registered:
             source = rows()
-            while chunk := await asyncio.to_thread(_take, source, _REGISTER_CHUNK):
+            while chunk := await asyncio.to_thread(take, source, _REGISTER_CHUNK):
                 await db.execute(
                     sql.REGISTER,
                     self._args(
@@ -199,7 +176,7 @@ class PostgresLedger(BatchConnection):
                 lease=self.lease,
             ),
         )
-        to_send = (await _one(db, sql.CLAIMABLE_COUNT, self._args(retry=self.retry_unknown)))[0]
+        to_send = (await one(db, sql.CLAIMABLE_COUNT, self._args(retry=self.retry_unknown)))[0]
         counts = await self._counts(db)
         return Joined(
             generation=self.generation,
@@ -209,6 +186,30 @@ class PostgresLedger(BatchConnection):
             sent_before=counts.get("sent", 0),
             counts=counts,
         )
+
+    async def _check_append(
+        self, db: AsyncConnection[Any], rows: Callable[[], Iterator[Row]]
+    ) -> None:
+        """Refuse an input that would change, not extend, a batch that live workers send.
+
+        An appended file (every row of the batch, and more) adds its new rows; an older
+        copy (some of the batch's rows, none new) adds nothing. Anything else, another
+        file most likely, would mix two batches into one.
+        """
+        source, rows_in, known = rows(), 0, 0
+        while chunk := await asyncio.to_thread(take, source, _REGISTER_CHUNK):
+            rows_in += len(chunk)
+            ids = [r[0] for r in chunk]
+            known += (await one(db, sql.KNOWN_ROWS, self._args(ids=ids)))[0]
+        in_batch = sum((await self._counts(db)).values())
+        new, missing = rows_in - known, in_batch - known
+        if new and missing:
+            raise BatchMismatchError(
+                f"batch {self.batch!r} is being sent by live workers from another input: "
+                f"this one has {new} row(s) the batch lacks and lacks {missing} of its "
+                "rows; a worker may add rows to a live batch (an appended file), not "
+                "replace them: wait for the batch to finish, or give another --batch"
+            )
 
     # -- claiming, marking, recording ------------------------------------------------------
 
@@ -225,7 +226,7 @@ class PostgresLedger(BatchConnection):
             if not found and self._after:
                 # Rows before the cursor: given back by a worker that left or died.
                 found = await (await db.execute(sql.CLAIM, {**args, "after": 0})).fetchall()
-            if not found and not (await _one(db, sql.LEASE_LIVE, self._args()))[0]:
+            if not found and not (await one(db, sql.LEASE_LIVE, self._args()))[0]:
                 self._lost = True
             return list(found)
 
@@ -252,9 +253,9 @@ class PostgresLedger(BatchConnection):
         async def work(db: AsyncConnection[Any]) -> tuple[int, int]:
             async with db.transaction():
                 await db.execute(sql.REAP, self._args(why=_LOST))
-                held = (await _one(db, sql.HELD_BY_OTHERS, self._args()))[0]
+                held = (await one(db, sql.HELD_BY_OTHERS, self._args()))[0]
                 args = self._args(retry=self.retry_unknown)
-                return int(held), int((await _one(db, sql.CLAIMABLE_COUNT, args))[0])
+                return int(held), int((await one(db, sql.CLAIMABLE_COUNT, args))[0])
 
         self._check_lease()
         held, claimable = await self._patiently(work)
@@ -268,11 +269,7 @@ class PostgresLedger(BatchConnection):
         if self._queue is not None:
             self._queue.raise_failure()
         if self._lost:
-            raise LeaseLostError(
-                f"this worker's lease on batch {self.batch!r} expired (it was paused or cut "
-                f"off for more than {self.lease:g} s): other workers took over its rows; "
-                "its rows in flight are unknown to the batch"
-            )
+            raise self._refused()
 
     async def mark_in_flight(self, row_id: str) -> None:
         """Commit ``row_id`` as ``in_flight``; return once it is durable.
@@ -296,11 +293,11 @@ class PostgresLedger(BatchConnection):
 
     def _refused(self) -> LeaseLostError:
         self._lost = True
-        try:
-            self._check_lease()
-        except LeaseLostError as exc:
-            return exc
-        raise AssertionError("unreachable")
+        return LeaseLostError(
+            f"this worker's lease on batch {self.batch!r} expired (it was paused or cut "
+            f"off for more than {self.lease:g} s): other workers took over its rows; "
+            "its rows in flight are unknown to the batch"
+        )
 
     async def _apply(self, group: Sequence[RowUpdate | None]) -> set[str]:
         marks = {u.row_id for u in group if u is not None and u.state is RowState.IN_FLIGHT}
@@ -400,15 +397,5 @@ def _as_ledger_error(exc: Exception) -> BaseException:
     return LedgerError(f"the ledger cannot be written: {exc}")
 
 
-async def _one(db: AsyncConnection[Any], statement: str, args: dict[str, object]) -> Any:
-    row = await (await db.execute(statement, args)).fetchone()
-    assert row is not None
-    return row
-
-
 def _line(row: tuple[str, int, str]) -> int:
     return row[1]
-
-
-def _take(rows: Iterator[Row], count: int) -> list[Row]:
-    return list(itertools.islice(rows, count))

@@ -9,8 +9,9 @@ created on first use, versioned in the stores' meta table). The worker that send
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
@@ -18,6 +19,7 @@ import attrs
 from ...errors import BackendUnavailableError
 from ...stores._postgres import PostgresSession, ensure_schema, parse_url
 from . import _postgres_sql as sql
+from ._sqlite import LedgerError
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -57,6 +59,39 @@ class BatchStatus:
 
     counts: dict[str, int]
     workers: tuple[WorkerInfo, ...]
+
+
+#: A row as the input gives it: ``(id, line, body, bad_reason)``.
+Row = tuple[str, int, str | None, str | None]
+
+
+class LeaseLostError(LedgerError):
+    """This worker's lease expired: others took over its rows, so it stops sending."""
+
+
+class BatchMismatchError(LedgerError):
+    """This worker's settings differ from those of the live workers of its batch."""
+
+
+@attrs.frozen(kw_only=True)
+class Joined:
+    """What joining a batch found.
+
+    Attributes:
+        generation: The batch's generation this worker works on.
+        started: This worker started the generation (no other worker was live).
+        registered: The rows of its input were written (new or changed input).
+        to_send: Rows of the batch that may be claimed, at joining.
+        sent_before: Rows of the batch sent already, at joining.
+        counts: The batch's rows by state, at joining (bad rows under ``"bad"``).
+    """
+
+    generation: int
+    started: bool
+    registered: bool
+    to_send: int
+    sent_before: int
+    counts: dict[str, int]
 
 
 class BatchConnection:
@@ -171,3 +206,15 @@ class BatchConnection:
     async def aclose(self) -> None:
         """Disconnect."""
         await self._session.aclose()
+
+
+async def one(db: AsyncConnection[Any], statement: str, args: dict[str, object]) -> Any:
+    """The one row ``statement`` returns."""
+    row = await (await db.execute(statement, args)).fetchone()
+    assert row is not None
+    return row
+
+
+def take(rows: Iterator[Row], count: int) -> list[Row]:
+    """The next ``count`` rows (fewer at the end)."""
+    return list(itertools.islice(rows, count))

@@ -93,6 +93,10 @@ REGISTER: Final = _sql(
     " error_detail = CASE WHEN excluded.body IS NULL THEN excluded.error_detail"
     " ELSE r.error_detail END"
 )
+KNOWN_ROWS: Final = _sql(
+    "SELECT count(*) FROM {r} WHERE batch = %(batch)s AND generation = %(gen)s"
+    " AND id = ANY(%(ids)s::text[])"
+)
 ADD_WORKER: Final = _sql(
     "INSERT INTO {w} (id, batch, host, pid, state, generation, retry_unknown, lease, started,"
     " lease_until) VALUES (%(me)s, %(batch)s, %(host)s, %(pid)s, 'active', %(gen)s,"
