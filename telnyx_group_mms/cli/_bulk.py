@@ -189,6 +189,7 @@ def _report(summary: BulkSummary) -> None:
 @click.option(
     "--lease",
     type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     default=DEFAULT_LEASE,
     show_default=True,
     help="With a PostgreSQL ledger, seconds a worker's hold on its rows lasts unless "
@@ -284,8 +285,11 @@ def bulk(
     \b
     Exit status:
       0    every row is sent (--dry-run: no row is bad)
-      1    some rows failed or were bad, or a stop left rows unsent
-      2    usage or settings error; nothing was sent
+      1    some rows failed or were bad, or a stop left rows unsent; with
+           PostgreSQL also: this worker's lease expired, or the database was
+           gone for longer than the lease (run the same command again)
+      2    usage or settings error (a bad or unreachable --ledger URL);
+           nothing was sent
       3    some rows' outcome is unknown: they may have been sent (a re-run
            resends them only with --retry-unknown); takes precedence over 1
       130  interrupted (Ctrl-C): the ledger is consistent; run again to resume
