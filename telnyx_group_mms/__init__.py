@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
     )
     from ._resources import (
         AsyncMessages as AsyncMessages,
+        AsyncMessagesWithRawResponse as AsyncMessagesWithRawResponse,
     )
     from .bulk._input import (
         InputError as InputError,
@@ -84,6 +85,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
         SenderRateRule as SenderRateRule,
         SenderRates as SenderRates,
     )
+    from .limits._shared import (
+        RateLimits as RateLimits,
+    )
     from .models import (
         FINAL_STATUSES as FINAL_STATUSES,
         MAX_MEDIA_URLS as MAX_MEDIA_URLS,
@@ -97,6 +101,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
         MessageError as MessageError,
         MessageType as MessageType,
         Money as Money,
+        RateLimitInfo as RateLimitInfo,
+        RawResponse as RawResponse,
         Recipient as Recipient,
         RecipientStatus as RecipientStatus,
         Sender as Sender,
@@ -125,6 +131,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; tests/test_public_api.py checks
     from .sync import (
         IdempotencyKeys as IdempotencyKeys,
         Messages as Messages,
+        MessagesWithRawResponse as MessagesWithRawResponse,
         Telnyx as Telnyx,
     )
     from .webhooks._dedupe import (
@@ -147,7 +154,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "_idempotency": ("AsyncIdempotencyKeys",),
     "_numbers": ("SenderKind",),
     "_private_files": ("BulkPathError",),
-    "_resources": ("AsyncMessages",),
+    "_resources": ("AsyncMessages", "AsyncMessagesWithRawResponse"),
     "bulk._input": ("InputError",),
     "bulk._report": ("BulkBadRow", "BulkPreview", "BulkProgress", "BulkSummary"),
     "bulk._runner": ("run_bulk",),
@@ -180,6 +187,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "fanout._account_refusal": ("BatchStoppedError", "is_account_refusal"),
     "fanout._engine": ("SendResult",),
     "limits._sender_rates": ("PerSenderRate", "SenderRateRule", "SenderRates"),
+    "limits._shared": ("RateLimits",),
     "models": (
         "CostBreakdown",
         "Direction",
@@ -193,6 +201,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "MessageError",
         "MessageType",
         "Money",
+        "RateLimitInfo",
+        "RawResponse",
         "Recipient",
         "RecipientStatus",
         "Sender",
@@ -209,7 +219,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "stores._postgres_keys": ("PostgresIdempotencyStore",),
     "stores._sqlite_keys": ("SqliteIdempotencyStore",),
     "stores._states": ("SendState",),
-    "sync": ("IdempotencyKeys", "Messages", "Telnyx"),
+    "sync": ("IdempotencyKeys", "Messages", "MessagesWithRawResponse", "Telnyx"),
     "webhooks._dedupe": ("EventDeduplicator",),
     "webhooks._models": ("WebhookEvent", "WebhookEventType", "WebhookMeta"),
     "webhooks._tracker": ("DeliveryTracker",),

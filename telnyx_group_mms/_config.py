@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import re
@@ -60,6 +61,12 @@ class ClientConfig:
     max_connections: int
     keepalive_expiry: float
     max_response_bytes: int
+
+    @property
+    def scope(self) -> str:
+        """A digest of the API key: what shared records and limits are kept under, so that
+        two accounts never mix and no store holds the key itself."""
+        return hashlib.sha256(f"telnyx-group-mms:{self.api_key}".encode()).hexdigest()[:32]
 
     def headers(self) -> dict[str, str]:
         """The headers every request carries."""

@@ -8,7 +8,6 @@ committed before the POST, that every later call with the key reads first.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import uuid
@@ -19,6 +18,7 @@ from ._wire import json_codec
 from ._wire.digest import request_digest
 from .errors import (
     APIError,
+    BackendUnavailableError,
     IdempotencyKeyReusedError,
     Outcome,
     OutcomeUnknownError,
@@ -82,11 +82,6 @@ def open_store(
     )
 
 
-def scope_of(api_key: str) -> str:
-    """The scope of an API key's records: a digest, so a store never holds the key."""
-    return hashlib.sha256(f"telnyx-group-mms:{api_key}".encode()).hexdigest()[:32]
-
-
 def hold_for(config: ClientConfig) -> float:
     """The longest one send may take, every attempt and wait included, plus a margin:
     past it, an ``IN_FLIGHT`` record whose holder cannot be checked reads as unknown."""
@@ -123,9 +118,19 @@ class KeyedSends:
         config: ClientConfig,
     ) -> None:
         self.store, self._owned = open_store(setting)
-        self._scope = scope_of(config.api_key)
+        self._scope = config.scope
         self._hold = hold_for(config)
         self._wait = config.timeout
+        self._retry_unknown = config.retry.retry_unknown_outcome
+
+    def derived(self, config: ClientConfig) -> KeyedSends:
+        """The same store and scope for a client from ``with_options``, timed by its settings;
+        it does not close the store."""
+        twin = object.__new__(KeyedSends)
+        twin.store, twin._owned, twin._scope = self.store, None, self._scope
+        twin._hold, twin._wait = hold_for(config), config.timeout
+        twin._retry_unknown = config.retry.retry_unknown_outcome
+        return twin
 
     async def send(
         self,
@@ -170,14 +175,23 @@ class KeyedSends:
         try:
             message = await post()
         except BaseException as exc:
-            # Cancelled mid-send, or a failure that is not Telnyx's answer: it may have gone.
-            outcome = exc.outcome if isinstance(exc, APIError) else Outcome.UNKNOWN
+            outcome = self._outcome_of(exc)
             state = SendState.UNKNOWN if outcome is Outcome.UNKNOWN else SendState.FAILED
             await self._settle(key, owner, state, error=_describe(exc))
             raise
         text = json_codec.dumps(converter.unstructure(message)).decode()
         await self._settle(key, owner, SendState.SENT, message=text)
         return message
+
+    def _outcome_of(self, error: BaseException) -> Outcome:
+        if isinstance(error, APIError):
+            return error.outcome
+        if isinstance(error, BackendUnavailableError) and not self._retry_unknown:
+            # A shared rate limit that failed stops a send before its POST; retries
+            # follow only safe failures, so no earlier attempt can have gone out.
+            return Outcome.SAFE
+        # Cancelled mid-send, or a failure that is not Telnyx's answer: it may have gone.
+        return Outcome.UNKNOWN
 
     async def _settle(
         self,

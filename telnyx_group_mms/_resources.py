@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 from .fanout._engine import (
@@ -14,9 +14,10 @@ from .fanout._engine import (
     check_fan_out_settings,
 )
 from .limits._sender_rates import PerSenderRate
-from .models import GroupMmsRequest, Message
+from .limits._shared import Admission, RateLimits, admission_for, gate_with
+from .models import GroupMmsRequest, Message, RawResponse
 
-__all__ = ["AsyncMessages"]
+__all__ = ["AsyncMessages", "AsyncMessagesWithRawResponse"]
 
 
 class SendFn(Protocol):
@@ -33,16 +34,82 @@ class KeyedSendFn(Protocol):
     async def __call__(self, request: GroupMmsRequest, key: str, /) -> Message: ...
 
 
+#: A fan-out's traced send, and the end of its span (told the results and any error).
+TracedFanOut = tuple[SendFn, Callable[[int, BaseException | None], None]]
+
+
+class RawSendFn(Protocol):
+    """The client's send that keeps what Telnyx answered besides the message."""
+
+    async def __call__(self, request: GroupMmsRequest, /) -> RawResponse: ...
+
+
+class AsyncMessagesWithRawResponse:
+    """``client.messages.with_raw_response``: each send returns a :class:`RawResponse`.
+
+    ``.parse()`` of it gives the :class:`Message` the plain call returns; the errors are
+    those of the plain calls. Idempotency keys are for the plain calls: a raw response
+    describes one HTTP exchange, which a keyed call may not make.
+    """
+
+    def __init__(self, send_raw: RawSendFn) -> None:
+        self._send_raw = send_raw
+
+    async def send(self, request: GroupMmsRequest, /) -> RawResponse:
+        """Send one validated request; see :meth:`AsyncMessages.send`."""
+        return await self._send_raw(request)
+
+    async def send_group_mms(
+        self,
+        *,
+        from_: str,
+        to: Sequence[str],
+        text: str | None = None,
+        subject: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        use_profile_webhooks: bool | None = None,
+    ) -> RawResponse:
+        """Send one group MMS; see :meth:`AsyncMessages.send_group_mms`."""
+        request = GroupMmsRequest(
+            from_=from_,
+            to=to,
+            text=text,
+            subject=subject,
+            media_urls=media_urls,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
+            use_profile_webhooks=use_profile_webhooks,
+        )
+        return await self._send_raw(request)
+
+
 class AsyncMessages:
     """Sends group MMS messages; reached as ``AsyncTelnyx(...).messages``."""
 
     def __init__(
-        self, send: SendFn, send_keyed: KeyedSendFn, *, pool_size: int, max_retry_after: float
+        self,
+        send: SendFn,
+        send_keyed: KeyedSendFn,
+        send_raw: RawSendFn,
+        traced_fan_out: Callable[[], TracedFanOut | None],
+        *,
+        pool_size: int,
+        max_retry_after: float,
+        scope: str,
+        timeout: float,
     ) -> None:
         self._send = send
         self._send_keyed = send_keyed
+        self._traced_fan_out = traced_fan_out
+        self.with_raw_response = AsyncMessagesWithRawResponse(send_raw)
+        """The same sends, returning a :class:`RawResponse` (status, headers, request id,
+        rate-limit headers, attempts, elapsed) instead of the message."""
         self._pool_size = pool_size
         self._max_retry_after = max_retry_after
+        self._scope = scope
+        self._timeout = timeout
 
     async def send(
         self, request: GroupMmsRequest, /, *, idempotency_key: str | None = None
@@ -122,6 +189,7 @@ class AsyncMessages:
         per_sender_rate: PerSenderRate | None = None,
         before_send: BeforeSend | None = None,
         stop_on_account_error: bool = True,
+        rate_limits: RateLimits | None = None,
     ) -> AsyncGenerator[SendResult, None]:
         """Send many requests concurrently; yield a :class:`SendResult` as each completes.
 
@@ -168,6 +236,14 @@ class AsyncMessages:
                 :class:`BatchStoppedError`. ``False``: every request is sent and
                 yields its own result, as for any other failure.
 
+            rate_limits: This fan-out's limits as a :class:`RateLimits`: with a
+                ``redis_url``, shared with every process and host using the same Redis
+                and namespace (a batch on three machines keeps one account rate); if
+                Redis fails, each request it stops is yielded with
+                :class:`BackendUnavailableError`, nothing sent. Instead of
+                ``rate_limit`` and ``per_sender_rate``, which are its in-process
+                shorthand. A client built with ``rate_limits=`` applies its own too.
+
         Returns:
             An async iterator of results, in completion order; ``index`` is the
             request's 0-based position in the input.
@@ -186,8 +262,14 @@ class AsyncMessages:
             per_sender_rate=per_sender_rate,
             pool_size=self._pool_size,
         )
+        traced = self._traced_fan_out()
+        send: SendFn = self._send if traced is None else traced[0]
+        admission = None
+        if rate_limits is not None:
+            admission = self._admission_for(rate_limits, shorthand=(rate_limit, per_sender_rate))
+            send = _gated_send(send, admission)
         engine = FanOut(
-            self._send,
+            send,
             concurrency=concurrency,
             rate_limit=rate_limit,
             per_sender_rate=per_sender_rate,
@@ -195,4 +277,56 @@ class AsyncMessages:
             before_send=before_send,
             stop_on_account_error=stop_on_account_error,
         )
-        return engine.results(requests)
+        if traced is None and admission is None:
+            return engine.results(requests)
+        return _ending(
+            engine.results(requests),
+            end=None if traced is None else traced[1],
+            close=None if admission is None else admission.aclose,
+        )
+
+    def _admission_for(self, limits: RateLimits, *, shorthand: tuple[object, object]) -> Admission:
+        if not isinstance(limits, RateLimits):
+            raise TypeError(f"rate_limits must be a RateLimits, not {type(limits).__name__}")
+        if shorthand != (None, None):
+            raise ValueError(
+                "give rate_limits, or rate_limit and per_sender_rate (its in-process "
+                "shorthand), not both"
+            )
+        return admission_for(
+            limits, scope=self._scope, timeout=self._timeout, max_pause=self._max_retry_after
+        )
+
+
+def _gated_send(send: SendFn, admission: Admission) -> SendFn:
+    """``send``, each attempt of it admitted by ``admission`` (one fan-out's own limits)."""
+
+    async def gated(request: GroupMmsRequest, wrap: AttemptWrapper | None = None, /) -> Message:
+        return await send(request, gate_with(admission, request.from_, wrap))
+
+    return gated
+
+
+async def _ending(
+    results: AsyncGenerator[SendResult, None],
+    *,
+    end: Callable[[int, BaseException | None], None] | None,
+    close: Callable[[], Awaitable[None]] | None,
+) -> AsyncGenerator[SendResult, None]:
+    """``results``, then the end of the fan-out's span and the close of its own limits,
+    however the iteration ends."""
+    count = 0
+    error: BaseException | None = None
+    try:
+        async for result in results:
+            count += 1
+            yield result
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        await results.aclose()
+        if end is not None:
+            end(count, error)
+        if close is not None:
+            await close()

@@ -23,6 +23,7 @@ from .errors import (
     APIError,
     APIResponseValidationError,
     APITimeoutError,
+    ClientClosedError,
     Outcome,
     TelnyxError,
 )
@@ -30,6 +31,18 @@ from .models import Message
 
 # Transport is the client's own (internal); exchange_error is the one rule of outcomes.
 __all__ = ["exchange_error"]
+
+
+class Exchange:
+    """Filled in by :meth:`Transport.post` with what Telnyx answered: for callers that
+    want more than the message (the raw response, telemetry)."""
+
+    __slots__ = ("headers", "status")
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.headers: Mapping[str, str] = {}
+
 
 logger = logging.getLogger("telnyx_group_mms")
 
@@ -130,6 +143,8 @@ class Transport:
         self._max_response_bytes = max_response_bytes
         self._converter = converter
         self._session: aiohttp.ClientSession | None = None
+        self._default_timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -142,7 +157,7 @@ class Transport:
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers=self._headers,
-            timeout=aiohttp.ClientTimeout(total=self._timeout),
+            timeout=self._default_timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
             raise_for_status=False,
         )
@@ -153,7 +168,7 @@ class Transport:
         session = self._session
         if session is None:
             if self._closed:
-                raise TelnyxError("this client is closed; create a new one")
+                raise ClientClosedError
             return self._open(loop)
         if loop is not self._loop:
             raise TelnyxError(
@@ -162,8 +177,15 @@ class Transport:
             )
         return session
 
-    async def post(self, body: bytes) -> Message:
+    async def post(
+        self, body: bytes, *, limit: float | None = None, sink: Exchange | None = None
+    ) -> Message:
         """Post one request body and return the message Telnyx accepted.
+
+        Args:
+            body: The JSON body.
+            limit: This attempt's timeout in seconds, if not the client's.
+            sink: Given the answer's status and headers, when there is an answer.
 
         Raises:
             APIStatusError: Telnyx answered with a non-2xx status.
@@ -174,13 +196,20 @@ class Transport:
         session = self._session_for(asyncio.get_running_loop())
         started = time.perf_counter()
         resp = None
+        deadline = self._default_timeout if limit is None else self._timeout_of(limit)
         try:
-            async with session.post(self._url, data=body, allow_redirects=False) as resp:
+            async with session.post(
+                self._url, data=body, allow_redirects=False, timeout=deadline
+            ) as resp:
                 status = resp.status
                 headers = resp.headers
                 payload = await self._read(resp)
         except Exception as exc:  # every failure becomes an APIError, its outcome decided
-            raise exchange_error(exc, answered=resp is not None, timeout=self._timeout) from exc
+            seconds = self._timeout if limit is None else limit
+            raise exchange_error(exc, answered=resp is not None, timeout=seconds) from exc
+        if sink is not None:
+            sink.status = status
+            sink.headers = headers
 
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -198,6 +227,13 @@ class Transport:
                 )
             return decode_message(self._converter, status, payload)
         raise error_from_response(self._converter, status, headers, payload or b"")
+
+    def _timeout_of(self, seconds: float) -> aiohttp.ClientTimeout:
+        # Built once per value: a client from with_options(timeout=...) sends with it often.
+        found = self._timeouts.get(seconds)
+        if found is None:
+            found = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return found
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes | None:
         """The body, or ``None`` when it is larger than the cap (not read in full)."""

@@ -11,7 +11,7 @@ status or type this package does not know yet is kept as its plain string.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,8 @@ __all__ = [
     "MessageError",
     "MessageType",
     "Money",
+    "RateLimitInfo",
+    "RawResponse",
     "Recipient",
     "RecipientStatus",
     "Sender",
@@ -322,3 +324,48 @@ class GroupMmsRequest:
             self.use_profile_webhooks, bool
         ):
             raise _fail("use_profile_webhooks", "must be true or false")
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitInfo:
+    """Telnyx's ``x-ratelimit-*`` headers, each ``None`` where absent or unreadable.
+
+    Attributes:
+        limit: Requests allowed in the window.
+        remaining: Requests left in it.
+        reset: Seconds until it resets.
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset: float | None
+
+
+@attrs.frozen(kw_only=True)
+class RawResponse:
+    """One send's HTTP answer, from ``client.messages.with_raw_response``.
+
+    Attributes:
+        status_code: The status of the answer (of the last attempt, after retries).
+        headers: Its headers: a read-only mapping, case-insensitive.
+        request_id: Telnyx's ``x-request-id``, the id support asks for.
+        rate_limit: The ``x-ratelimit-*`` headers, parsed.
+        attempts: POSTs made, retries included.
+        elapsed: Seconds from the first attempt to the answer, waits included.
+    """
+
+    status_code: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    rate_limit: RateLimitInfo
+    attempts: int
+    elapsed: float
+    message: Message = attrs.field(repr=False)
+
+    @property
+    def request_id(self) -> str | None:
+        """Telnyx's ``x-request-id``, or ``None`` if it sent none."""
+        return self.headers.get("x-request-id")
+
+    def parse(self) -> Message:
+        """The message Telnyx accepted, as the plain call returns it."""
+        return self.message

@@ -154,7 +154,9 @@ class Retrier:
             return float(retry_after)
         return float(self._backoff(state))
 
-    def _before_sleep(self, state: tenacity.RetryCallState) -> None:
+    def _before_sleep(
+        self, state: tenacity.RetryCallState, observe: Callable[[RetryEvent], None] | None = None
+    ) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         assert isinstance(error, APIError)
@@ -165,11 +167,22 @@ class Retrier:
             _describe(error),
             wait,
         )
+        event = RetryEvent(attempt=state.attempt_number, wait=wait, cause=error)
+        if observe is not None:
+            observe(event)
         if self.policy.on_retry is not None:
-            self.policy.on_retry(RetryEvent(attempt=state.attempt_number, wait=wait, cause=error))
+            self.policy.on_retry(event)
 
-    async def call(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Await ``attempt()`` until it succeeds or the policy gives up; raise its error."""
+    async def call(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        observe: Callable[[RetryEvent], None] | None = None,
+    ) -> T:
+        """Await ``attempt()`` until it succeeds or the policy gives up; raise its error.
+
+        ``observe`` is told of each retry, before the policy's own ``on_retry``.
+        """
         try:
             return await attempt()
         except APIError as exc:
@@ -185,7 +198,7 @@ class Retrier:
             stop=tenacity.stop_after_attempt(self.policy.max_attempts),
             wait=self._wait,
             retry=tenacity.retry_if_exception(self.should_retry),
-            before_sleep=self._before_sleep,
+            before_sleep=functools.partial(self._before_sleep, observe=observe),
             reraise=True,
         )
         async for state in retrying:

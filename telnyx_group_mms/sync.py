@@ -23,20 +23,24 @@ from collections.abc import (
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from ._config import Secret
+from ._config import ClientConfig, Secret
 from ._loop_thread import LoopThread
 from .client import AsyncTelnyx
 from .errors import ClientClosedError, TelnyxError
 from .fanout._engine import BeforeSend, SendResult
 from .limits._sender_rates import PerSenderRate
-from .models import GroupMmsRequest, Message
+from .models import GroupMmsRequest, Message, RawResponse
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
     from ._idempotency import IdempotencyStoreSetting
+    from .limits._shared import RateLimits
     from .stores._keys import KeyStatus
 
-__all__ = ["IdempotencyKeys", "Messages", "Telnyx"]
+__all__ = ["IdempotencyKeys", "Messages", "MessagesWithRawResponse", "Telnyx"]
 
 T = TypeVar("T")
 
@@ -88,6 +92,10 @@ class Telnyx:
         keepalive_expiry: float | None = None,
         max_response_bytes: int | None = None,
         idempotency_store: IdempotencyStoreSetting | None = None,
+        rate_limits: RateLimits | None = None,
+        telemetry: bool = True,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         # As in AsyncTelnyx: no traceback frame of a refused setting shows the key.
         api_key = None if api_key is None else Secret(api_key)
@@ -100,9 +108,15 @@ class Telnyx:
             keepalive_expiry=keepalive_expiry,
             max_response_bytes=max_response_bytes,
             idempotency_store=idempotency_store,
+            rate_limits=rate_limits,
+            telemetry=telemetry,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         self._lock = threading.Lock()
         self._closed = False
+        self._root: Telnyx | None = None  # the client this one was derived from
+        self._core = core
         self._install(_Runtime(core))
         self.messages = Messages(self)
 
@@ -125,16 +139,51 @@ class Telnyx:
                 runtime = self._runtime
         return runtime
 
-    def _run(self, call: Callable[[AsyncTelnyx], Coroutine[Any, Any, T]]) -> T:
-        if self._closed:
+    def _bound(self) -> tuple[AsyncTelnyx, LoopThread]:
+        """The async client this one drives, and the loop thread it runs on."""
+        root = self._root or self
+        if self._closed or root._closed:  # noqa: SLF001 - a derived client's root
             raise ClientClosedError
-        runtime = self._current()
-        return runtime.portal.run(call(runtime.core))
+        return self._core, root._current().portal  # noqa: SLF001
+
+    def _run(self, call: Callable[[AsyncTelnyx], Coroutine[Any, Any, T]]) -> T:
+        core, portal = self._bound()
+        return portal.run(call(core))
 
     @property
     def base_url(self) -> str:
         """The API root this client sends to."""
-        return self._runtime.core.base_url
+        return self._core.base_url
+
+    @property
+    def config(self) -> ClientConfig:
+        """The resolved settings (the key is kept out of its ``repr``)."""
+        return self._core.config
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        max_retry_after: float | None = None,
+    ) -> Telnyx:
+        """A client with other per-call settings, sharing this one's pool and loop thread.
+
+        See :meth:`AsyncTelnyx.with_options`: closing the derived client does not close
+        the original; closing the original closes it.
+        """
+        root = self._root or self
+        if self._closed or root._closed:  # noqa: SLF001 - a derived client's root
+            raise ClientClosedError
+        derived = object.__new__(Telnyx)
+        derived._core = self._core.with_options(
+            timeout=timeout, retry=retry, max_retry_after=max_retry_after
+        )
+        derived._root = root
+        derived._closed = False
+        derived._lock = root._lock  # noqa: SLF001
+        derived.messages = Messages(derived)
+        return derived
 
     @property
     def idempotency_keys(self) -> IdempotencyKeys:
@@ -146,16 +195,21 @@ class Telnyx:
     def __repr__(self) -> str:
         if "_runtime" not in vars(self):  # a refused setting: tracebacks show it as a local
             return "<Telnyx (not built)>"
-        state = "closed" if self._closed else self._runtime.core.state.value
+        state = "closed" if self._closed else self._core.state.value
         return f"<Telnyx base_url={self.base_url!r} state={state}>"
 
     def close(self) -> None:
         """Close connections and stop the private loop. Idempotent.
 
+        A client from :meth:`with_options` only closes itself.
+
         Raises:
             TelnyxError: Called from the client's own loop thread (an ``on_retry`` or
                 ``before_send`` callback); the client is left open and usable.
         """
+        if self._root is not None:
+            self._closed = True
+            return
         if self._runtime.portal.is_current():
             # Refused before anything changes: stopping the loop from inside it cannot
             # work, and marking the client closed would strand its loop thread.
@@ -282,11 +336,52 @@ def _awaitable(before_send: Callable[[int, GroupMmsRequest], None]) -> BeforeSen
     return hook
 
 
+class MessagesWithRawResponse:
+    """``client.messages.with_raw_response``: each send returns a :class:`RawResponse`;
+    see :class:`AsyncMessagesWithRawResponse`."""
+
+    def __init__(self, client: Telnyx) -> None:
+        self._client = client
+
+    def send(self, request: GroupMmsRequest, /) -> RawResponse:
+        """Send one validated request; see :meth:`AsyncMessages.send`."""
+        return self._client._run(  # noqa: SLF001 - same package
+            lambda core: core.messages.with_raw_response.send(request)
+        )
+
+    def send_group_mms(
+        self,
+        *,
+        from_: str,
+        to: Sequence[str],
+        text: str | None = None,
+        subject: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        use_profile_webhooks: bool | None = None,
+    ) -> RawResponse:
+        """Send one group MMS; see :meth:`AsyncMessages.send_group_mms`."""
+        request = GroupMmsRequest(
+            from_=from_,
+            to=to,
+            text=text,
+            subject=subject,
+            media_urls=media_urls,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
+            use_profile_webhooks=use_profile_webhooks,
+        )
+        return self.send(request)
+
+
 class Messages:
     """Sends group MMS messages; reached as ``Telnyx(...).messages``."""
 
     def __init__(self, client: Telnyx) -> None:
         self._client = client
+        self.with_raw_response = MessagesWithRawResponse(client)
+        """The same sends, returning a :class:`RawResponse` instead of the message."""
 
     def send(self, request: GroupMmsRequest, /, *, idempotency_key: str | None = None) -> Message:
         """Send one validated request; see :meth:`AsyncMessages.send`."""
@@ -334,6 +429,7 @@ class Messages:
         per_sender_rate: PerSenderRate | None = None,
         before_send: Callable[[int, GroupMmsRequest], None] | None = None,
         stop_on_account_error: bool = True,
+        rate_limits: RateLimits | None = None,
     ) -> Generator[SendResult, None, None]:
         """Send many requests concurrently; see :meth:`AsyncMessages.send_many`.
 
@@ -359,6 +455,8 @@ class Messages:
             stop_on_account_error: Stop at the first refusal of the account or key
                 (on by default), as for the async method: the in-flight results are
                 yielded, then :class:`BatchStoppedError` is raised.
+            rate_limits: This fan-out's :class:`RateLimits`, in this process or shared
+                through Redis, as for the async method.
 
         Raises:
             BatchStoppedError: From the iteration: Telnyx refused the account or key.
@@ -373,16 +471,17 @@ class Messages:
         if callable(per_sender_rate) and not isinstance(per_sender_rate, type):
             # A rule runs on the loop thread too (a class is left for the check to refuse).
             per_sender_rate = _carrying_interrupts(per_sender_rate)
-        runtime = client._current()  # noqa: SLF001 - same package
-        results = runtime.core.messages.send_many(
+        core, portal = client._bound()  # noqa: SLF001 - same package
+        results = core.messages.send_many(
             requests,
             concurrency=concurrency,
             rate_limit=rate_limit,
             per_sender_rate=per_sender_rate,
             before_send=hook,
             stop_on_account_error=stop_on_account_error,
+            rate_limits=rate_limits,
         )
-        return _iterate_on(client, runtime.portal, results)
+        return _iterate_on(client, portal, results)
 
 
 class IdempotencyKeys:

@@ -36,7 +36,7 @@ def main() -> None:
         )
         outcome = {"id": message.id}
     except tgm.TelnyxError as exc:
-        outcome = {"error": type(exc).__name__}
+        outcome = {"error": type(exc).__name__, "detail": str(exc)}
     print(json.dumps(outcome), flush=True)
     client.close()
 

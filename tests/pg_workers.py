@@ -38,7 +38,7 @@ def worker(
     env = dict(os.environ, TELNYX_API_KEY=key, TELNYX_BASE_URL=base_url)
     command = [sys.executable, "-m", "telnyx_group_mms", "bulk", str(batch), "--rate", "0"]
     command += ["--ledger", url, "--batch", "b", "--lease", str(lease)]
-    command += ["--concurrency", str(concurrency), *extra]
+    command += ["--concurrency", str(concurrency), *extra]  # a later --rate wins
     with log.open("ab") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=out)
 

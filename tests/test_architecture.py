@@ -8,6 +8,7 @@ offending file, line and import.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import re
 import sys
 import tomllib
@@ -236,7 +237,13 @@ def test_every_library_in_the_map_is_a_declared_dependency(layer_map: LayerMap) 
     for extra in project["optional-dependencies"].values():
         declared += extra
     names = {re.split(r"[\[<>=;! ]", spec, maxsplit=1)[0].lower() for spec in declared}
-    missing = sorted(lib for lib in layer_map.libraries if lib.lower() not in names)
+    # An import name may differ from its distribution's (opentelemetry: opentelemetry-api).
+    owners = importlib.metadata.packages_distributions()
+    missing = sorted(
+        lib
+        for lib in layer_map.libraries
+        if not any(d.lower() in names for d in [lib, *owners.get(lib, [])])
+    )
     assert not missing, (
         f"libraries in docs/ARCHITECTURE.md that pyproject.toml does not declare: {missing}"
     )

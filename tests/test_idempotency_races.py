@@ -138,3 +138,30 @@ def test_the_task_queue_example_texts_the_group_once_over_three_runs(store: str)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.count("the queue runs the task again") == 2
     assert "POSTs that reached Telnyx: 1" in ran.stdout
+
+
+def test_two_stores_claiming_fresh_keys_at_once_never_both_win(store: str) -> None:
+    async def scenario() -> list[list[tgm.ClaimKind]]:
+        stores = [
+            tgm.PostgresIdempotencyStore(store)
+            if store.startswith("postgresql")
+            else tgm.SqliteIdempotencyStore(store)
+            for _ in range(2)
+        ]
+        try:
+            outcomes = []
+            for i in range(30):
+                claims = await asyncio.gather(
+                    *(
+                        s.claim(scope="s", key=f"k{i}", digest="d", owner=f"o{n}", hold=60)
+                        for n, s in enumerate(stores)
+                    )
+                )
+                outcomes.append([c.kind for c in claims])
+            return outcomes
+        finally:
+            for s in stores:
+                await s.aclose()
+
+    for kinds in asyncio.run(scenario()):
+        assert sorted(k.value for k in kinds) == ["claimed", "in_progress"], kinds

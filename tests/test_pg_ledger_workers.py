@@ -126,3 +126,24 @@ def test_ctrl_c_gives_the_workers_rows_back_at_once_and_a_rerun_finishes(
     assert {state for state, _, _ in rows.values()} <= {"sent", "unknown"}
     assert max(per_row(accepted_per_text(sandbox)).values()) == 1
     assert sum(state == "unknown" for state, _, _ in rows.values()) <= CONCURRENCY
+
+
+def test_workers_of_one_batch_share_one_rate_through_redis(
+    telnyx_sandbox: Sandbox,
+    postgres_url: str,
+    redis_namespace: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    redis_url, namespace = redis_namespace
+    texts = [f"paced {n}" for n in range(15)]
+    batch = write_batch(tmp_path / "batch.csv", texts)
+    log = tmp_path / "workers.log"
+    shared = ("--shared-limits", redis_url, "--limits-namespace", namespace)
+    workers = [
+        worker(telnyx_sandbox, batch, postgres_url, log, *shared, "--rate", "5") for _ in range(2)
+    ]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0], log.read_text()
+    times = sorted(r.arrived_at for r in telnyx_sandbox.requests)
+    assert len(times) == len(texts)  # each row once, between the two workers
+    # 15 rows at 5/s between both, a burst of 5: at least 2 s (each alone at 5/s: 1 s).
+    assert times[-1] - times[0] >= 1.8

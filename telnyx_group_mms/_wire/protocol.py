@@ -18,7 +18,7 @@ from ..errors import (
     APIStatusError,
     status_error_class,
 )
-from ..models import GroupMmsRequest, Message, MessageError
+from ..models import GroupMmsRequest, Message, MessageError, RateLimitInfo
 from . import json_codec
 from .serialization import PARSE_ERRORS
 
@@ -28,6 +28,7 @@ __all__ = [
     "encode_request",
     "error_from_response",
     "parse_errors",
+    "parse_rate_limit",
     "parse_retry_after",
 ]
 
@@ -115,6 +116,20 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     if value is not None:
         return _non_negative(value)
     return None
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo:
+    """Telnyx's ``x-ratelimit-limit``, ``-remaining`` and ``-reset`` headers."""
+
+    def count(name: str) -> int | None:
+        value = _non_negative(headers.get(name, ""))
+        return None if value is None else int(value)
+
+    return RateLimitInfo(
+        limit=count("x-ratelimit-limit"),
+        remaining=count("x-ratelimit-remaining"),
+        reset=_non_negative(headers.get("x-ratelimit-reset", "")),
+    )
 
 
 def _non_negative(text: str) -> float | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..client import AsyncTelnyx
 from ..errors import BackendUnavailableError, TelnyxError
 from ..limits._sender_rates import PerSenderRate
+from ..limits._shared import RateLimits
 from ..stores._postgres import redact
 from ._report import BulkBadRow, BulkProgress, BulkSummary
 from ._rows import Outcome, ledger_rows, write_results
@@ -64,6 +65,7 @@ async def run_on_postgres(
     concurrency: int,
     rate: float | None,
     per_sender_rate: PerSenderRate | None,
+    rate_limits: RateLimits | None,
     retry_unknown: bool,
     stop_on_account_error: bool,
     dry_run: bool,
@@ -112,6 +114,7 @@ async def run_on_postgres(
                     concurrency=concurrency,
                     rate=rate,
                     per_sender_rate=per_sender_rate,
+                    rate_limits=rate_limits,
                     stop_on_account_error=stop_on_account_error,
                 )
                 await ledger.flush()

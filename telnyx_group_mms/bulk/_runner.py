@@ -19,6 +19,7 @@ from typing import Final
 from ..client import AsyncTelnyx
 from ..errors import TelnyxError
 from ..limits._sender_rates import PerSenderRate
+from ..limits._shared import RateLimits
 from ..stores._postgres import is_postgres_url
 from ._files import check_run_files
 from ._input import check_input
@@ -75,6 +76,7 @@ async def run_bulk(
     api_key: str | None = None,
     base_url: str | None = None,
     progress: Callable[[BulkProgress], None] | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> BulkSummary:
     """Send every row of ``input_path`` not sent yet; record each outcome in the ledger.
 
@@ -129,6 +131,10 @@ async def run_bulk(
         api_key: The key of the client made when ``client`` is not given.
         base_url: The API root of that client.
         progress: Called after each outcome (on the event loop: keep it quick).
+        rate_limits: Instead of ``rate`` and ``per_sender_rate``: a :class:`RateLimits`,
+            shared with every process and host using its Redis when it has a
+            ``redis_url`` (a batch split across machines keeps one account rate). A row
+            that Redis being down stops is recorded ``failed``: it was not sent.
 
     Raises:
         InputError: The input cannot be read as rows.
@@ -140,8 +146,16 @@ async def run_bulk(
         BackendUnavailableError: The PostgreSQL ledger cannot be used (nothing is sent
             when this is found on connecting), or its driver is not installed.
         TelnyxError: No API key (unless ``client`` is given or it is a dry run).
-        ValueError: Both ``ledger`` and ``ledger_path``; ``batch`` without PostgreSQL.
+        ValueError: ``rate_limits`` is given with ``per_sender_rate``, or with a ``rate``
+            other than the default; both ``ledger`` and ``ledger_path``; ``batch``
+            without PostgreSQL.
     """
+    if rate_limits is not None and (
+        per_sender_rate is not None or rate not in (DEFAULT_RATE, None)
+    ):
+        raise ValueError(
+            "give rate_limits, or rate and per_sender_rate (in this process only), not both"
+        )
     started = time.monotonic()
     source = Path(input_path)
     if ledger is not None and ledger_path is not None:
@@ -161,8 +175,9 @@ async def run_bulk(
             lease=lease,
             results_file=results,
             concurrency=concurrency,
-            rate=rate,
-            per_sender_rate=per_sender_rate,
+            rate=None if rate_limits is not None else rate,
+            per_sender_rate=None if rate_limits is not None else per_sender_rate,
+            rate_limits=rate_limits,
             retry_unknown=retry_unknown,
             stop_on_account_error=stop_on_account_error,
             dry_run=dry_run,
@@ -205,8 +220,9 @@ async def run_bulk(
             sender = Sender(store, client, rows, total=to_send, progress=progress)
             sent_now, stopped = await sender.run(
                 concurrency=concurrency,
-                rate=rate,
-                per_sender_rate=per_sender_rate,
+                rate=None if rate_limits is not None else rate,
+                per_sender_rate=None if rate_limits is not None else per_sender_rate,
+                rate_limits=rate_limits,
                 stop_on_account_error=stop_on_account_error,
             )
         await store.flush()

@@ -20,6 +20,7 @@ from ..errors import APIStatusError
 from ..fanout._account_refusal import BatchStoppedError
 from ..fanout._engine import SendResult
 from ..limits._sender_rates import PerSenderRate
+from ..limits._shared import RateLimits
 from ..models import GroupMmsRequest
 from ._report import BulkProgress
 from .ledger._sqlite import RowState, RowUpdate
@@ -86,6 +87,7 @@ class Sender:
         concurrency: int,
         rate: float | None,
         per_sender_rate: PerSenderRate | None,
+        rate_limits: RateLimits | None,
         stop_on_account_error: bool,
     ) -> tuple[int, str | None]:
         """Send; return how many rows Telnyx accepted, and why it stopped early, if it did."""
@@ -99,6 +101,7 @@ class Sender:
             per_sender_rate=per_sender_rate,
             before_send=self._before_send,
             stop_on_account_error=stop_on_account_error,
+            rate_limits=rate_limits,
         )
         stopped: str | None = None
         async with contextlib.aclosing(results):

@@ -18,6 +18,7 @@ from ..bulk._runner import DEFAULT_LEASE, DEFAULT_RATE, BulkSummary, default_bat
 from ..bulk.ledger._sqlite import LedgerError
 from ..errors import BackendUnavailableError, TelnyxError
 from ..limits._sender_rates import SenderRates
+from ..limits._shared import DEFAULT_NAMESPACE, RateLimits
 from ..models import GroupMmsRequest
 from ..stores._postgres import is_postgres_url, redact
 from ._connection_options import (
@@ -232,6 +233,20 @@ def _report(summary: BulkSummary) -> None:
     "(repeatable; e.g. +13125550000=1).",
 )
 @click.option(
+    "--shared-limits",
+    "shared_limits",
+    metavar="REDIS_URL",
+    help="Share --rate and --per-sender-rate with every run (on any machine) using this "
+    "Redis and --limits-namespace (needs the redis extra). If Redis is down, rows are "
+    "recorded failed, not sent.",
+)
+@click.option(
+    "--limits-namespace",
+    default=DEFAULT_NAMESPACE,
+    show_default=True,
+    help="The prefix of the shared limits' keys in Redis; runs with the same one share.",
+)
+@click.option(
     "--retry-unknown",
     is_flag=True,
     help="Also send rows whose earlier outcome is unknown (they may be sent twice).",
@@ -261,6 +276,8 @@ def bulk(
     rate: float,
     per_sender_rate: float | SenderRates | None,
     sender_rates: tuple[tuple[str, float], ...],
+    shared_limits: str | None,
+    limits_namespace: str,
     retry_unknown: bool,
     stop_on_account_error: bool,
     dry_run: bool,
@@ -298,6 +315,18 @@ def bulk(
         require_api_key(api_key)
         check_base_url_option(base_url)
     where = _ledger_setting(ledger, batch_name, input_path)
+    sender_rule = per_sender_rate_setting(per_sender_rate, sender_rates)
+    limits = None
+    if shared_limits is not None:
+        try:
+            limits = RateLimits(
+                rate_limit=rate or None,
+                per_sender_rate=sender_rule,
+                redis_url=shared_limits,
+                namespace=limits_namespace,
+            )
+        except ValueError as exc:
+            raise SettingError(f"--shared-limits: {exc}") from None
     with progress_shown(interrupted=_interrupted(results)) as progress:
         run = run_bulk(
             input_path,
@@ -306,8 +335,9 @@ def bulk(
             lease=lease,
             results_path=results,
             concurrency=concurrency,
-            rate=rate or None,
-            per_sender_rate=per_sender_rate_setting(per_sender_rate, sender_rates),
+            rate=None if limits is not None else rate or None,
+            per_sender_rate=None if limits is not None else sender_rule,
+            rate_limits=limits,
             retry_unknown=retry_unknown,
             stop_on_account_error=stop_on_account_error,
             dry_run=dry_run,

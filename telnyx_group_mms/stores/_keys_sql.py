@@ -46,6 +46,14 @@ class Statements:
             " deadline = excluded.deadline, updated = excluded.updated,"
             " message = NULL, error = NULL"
         )
+        # A fresh key, taken only if no record exists: the one statement of a first use.
+        # A concurrent insert of the same key waits here for the first to commit, then
+        # inserts nothing, so exactly one claimant wins.
+        self.take_new = sql(
+            "INSERT INTO {t} (scope, key, digest, state, owner, holder, deadline, updated)"
+            " VALUES ({p}, {p}, {p}, 'in_flight', {p}, {p}, {p}, {p})"
+            " ON CONFLICT (scope, key) DO NOTHING"
+        )
         # Fenced by the owner: a send whose record another decision replaced writes nothing.
         # Its own UNKNOWN record (it overran its deadline) it may still settle: it knows.
         self.settle = sql(

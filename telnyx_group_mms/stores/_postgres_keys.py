@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from ._keys import (
     DEFAULT_RETENTION,
     Claim,
+    ClaimKind,
     KeyRecord,
     KeyStatus,
     check_retention,
@@ -78,6 +79,15 @@ class PostgresIdempotencyStore:
         async def work(db: AsyncConnection[Any]) -> Claim:
             async with db.transaction():
                 now = await self._now(db)
+                if now - self._pruned > _PRUNE_EVERY:
+                    self._pruned = now
+                    await db.execute(_SQL.prune, (now - self.retention, now))
+                taken = await db.execute(
+                    _SQL.take_new, (scope, key, digest, owner, self._holder, now + hold, now)
+                )
+                if taken.rowcount == 1:
+                    return Claim(kind=ClaimKind.CLAIMED)
+                # The record exists: FOR UPDATE locks it, so the decision is this claim's alone.
                 record = await self._select(db, scope, key)
                 alive = await self._alive(db, record)
                 claim, write = decide_claim(
@@ -89,9 +99,6 @@ class PostgresIdempotencyStore:
                 elif write is SendState.UNKNOWN and record is not None:
                     args2 = ("unknown", None, HOLDER_GONE, now, scope, key, record.owner)
                     await db.execute(_SQL.overwrite, args2)
-                if now - self._pruned > _PRUNE_EVERY:
-                    self._pruned = now
-                    await db.execute(_SQL.prune, (now - self.retention, now))
             return claim
 
         return await self._run(work)

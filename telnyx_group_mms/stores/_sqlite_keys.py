@@ -240,7 +240,7 @@ class SqliteIdempotencyStore:
             raise self._unusable(exc.problem) from None
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(db)
             db.execute("PRAGMA synchronous=FULL")
             with self._transaction(db):
                 db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -274,6 +274,27 @@ class SqliteIdempotencyStore:
             backend="sqlite",
             where=str(self.path),
         )
+
+
+def _use_wal(db: sqlite3.Connection, *, within: float = 30.0) -> None:
+    """Put the file in WAL mode (kept in the file: later connections find it set).
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once,
+    without waiting, when other processes open the new file at the same moment: try
+    again until one of them has switched it.
+    """
+    give_up = time.monotonic() + within
+    while True:
+        try:
+            row = db.execute("PRAGMA journal_mode").fetchone()
+            if row is not None and str(row[0]).lower() == "wal":
+                return
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.01)
 
 
 def _in_flight(record: KeyRecord) -> bool:
