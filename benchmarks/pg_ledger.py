@@ -33,12 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from fresh_schema import drop_schema, fresh_schema
 from server import Server
 
 import telnyx_group_mms as tgm
@@ -115,28 +114,6 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _fresh_schema(url: str) -> tuple[str, str] | None:
-    try:
-        import psycopg
-    except ImportError:
-        return None
-    schema = f"tgm_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    except psycopg.Error:
-        return None
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(query=f"options=-csearch_path%3D{schema}")), schema
-
-
-def _drop_schema(url: str, schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
@@ -156,14 +133,14 @@ def main() -> None:
             results["SQLite ledger, 1 worker"] = _timed(
                 _one_worker(server.base_url, source, sqlite, c)
             )
-            fresh = _fresh_schema(args.postgres)
+            fresh = fresh_schema(args.postgres)
             if fresh is not None:
                 schemas.append(fresh[1])
                 results["PostgreSQL ledger, 1 worker"] = _timed(
                     _one_worker(server.base_url, source, fresh[0], c)
                 )
                 for count in (int(n) for n in args.workers.split(",")):
-                    fresh = _fresh_schema(args.postgres)
+                    fresh = fresh_schema(args.postgres)
                     assert fresh is not None
                     schemas.append(fresh[1])
                     results[f"PostgreSQL ledger, {count} worker process(es)"] = _workers(
@@ -174,7 +151,7 @@ def main() -> None:
     finally:
         server.stop()
         for schema in schemas:
-            _drop_schema(args.postgres, schema)
+            drop_schema(args.postgres, schema)
     floor, floor_cpu = results["no ledger (send_many)"]
     print(f"rows {args.rows}, concurrency {args.concurrency}, load {os.getloadavg()[0]:.2f}")
     print("| run | rows/s | wall µs added per row | worker CPU µs per row | CPU µs added |")
