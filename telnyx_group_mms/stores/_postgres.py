@@ -171,6 +171,10 @@ async def ensure_schema(
                     backend="postgresql",
                     where=where,
                 )
+            if row is not None and int(row[0]) == version:
+                # Already there: CREATE INDEX IF NOT EXISTS would still lock the table
+                # against writes for a moment, while other workers are writing to it.
+                return
             for statement in ddl:
                 await conn.execute(statement)
             if row is None:
