@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from telnyx_group_mms.bulk import _pg_run
+from telnyx_group_mms.bulk.ledger import _postgres_batch
 from telnyx_group_mms.bulk.ledger._postgres import PostgresLedger
 from telnyx_group_mms.bulk.ledger._postgres_batch import (
     BatchConnection,
@@ -288,3 +291,24 @@ async def test_an_unreachable_server_is_named_without_its_password() -> None:
     assert "127.0.0.1" in str(caught.value) and "batches" in str(caught.value)
     assert "s3cret-pw" not in str(caught.value)
     await ledger.aclose()
+
+
+async def test_results_are_read_page_by_page_in_line_order(
+    ledgers: Callable[..., PostgresLedger], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(_postgres_batch, "_OUTCOMES_PAGE", 3)
+    worker = ledgers()
+    await worker.join(rows(10, bad=(4,)), digest="x", retry_unknown=False)
+    await send_all(worker, limit=4)
+    path = tmp_path / "results.jsonl"
+    await _pg_run._write_results(worker, path)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["line"] for line in lines] == list(range(1, 11))
+    assert [line["state"] for line in lines].count("sent") == 9
+    assert lines[4] == {
+        "line": 5,
+        "state": "failed",
+        "message_id": None,
+        "error_code": "invalid_row",
+        "error_detail": "no 'to'",
+    }

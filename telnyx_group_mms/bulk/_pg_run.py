@@ -12,7 +12,7 @@ import contextlib
 import functools
 import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 from ..client import AsyncTelnyx
@@ -51,8 +51,24 @@ async def _claimed(ledger: PostgresLedger, *, chunk: int) -> AsyncIterator[tuple
 
 
 async def _write_results(ledger: PostgresLedger, path: Path) -> None:
-    outcomes: list[Outcome] = [outcome async for outcome in ledger.outcomes()]
-    await asyncio.to_thread(write_results, path, outcomes)
+    """The results file, written off the loop while the loop reads the rows page by page.
+
+    The batch may be larger than a worker's memory: no more than a page is held.
+    """
+    loop = asyncio.get_running_loop()
+    pages = ledger.outcome_pages()
+
+    async def next_page() -> list[Outcome] | None:
+        return await anext(pages, None)
+
+    def outcomes() -> Iterator[Outcome]:
+        while (page := asyncio.run_coroutine_threadsafe(next_page(), loop).result()) is not None:
+            yield from page
+
+    try:
+        await asyncio.to_thread(write_results, path, outcomes())
+    finally:
+        await pages.aclose()
 
 
 async def run_on_postgres(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
@@ -162,10 +162,11 @@ class BatchConnection:
         """The batch's rows (of this generation) by state; bad rows under ``"bad"``."""
         return await self._patiently(self._counts)
 
-    async def outcomes(
+    async def outcome_pages(
         self,
-    ) -> AsyncIterator[tuple[int, str, str | None, str | None, str | None]]:
-        """The batch's rows by line: ``(line, state, message_id, error_code, error_detail)``."""
+    ) -> AsyncGenerator[list[tuple[int, str, str | None, str | None, str | None]], None]:
+        """The batch's rows by line, a page at a time: ``(line, state, message_id,
+        error_code, error_detail)``."""
         after: tuple[int, str] = (0, "")
         while True:
             args = self._args(line=after[0], id=after[1], n=_OUTCOMES_PAGE)
@@ -174,11 +175,21 @@ class BatchConnection:
                 return await (await db.execute(sql.OUTCOMES, args)).fetchall()
 
             found = await self._patiently(page)
-            for line, state, message_id, code, detail, _ in found:
-                yield line, state, message_id, code, detail
+            if found:
+                yield [
+                    (line, state, mid, code, detail) for line, state, mid, code, detail, _ in found
+                ]
             if len(found) < _OUTCOMES_PAGE:
                 return
             after = (found[-1][0], found[-1][5])
+
+    async def outcomes(
+        self,
+    ) -> AsyncIterator[tuple[int, str, str | None, str | None, str | None]]:
+        """The batch's rows by line, one at a time (see :meth:`outcome_pages`)."""
+        async for page in self.outcome_pages():
+            for outcome in page:
+                yield outcome
 
     async def status(self) -> BatchStatus | None:
         """The batch's counts and live workers, or ``None`` if there is no such batch.
