@@ -7,6 +7,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,7 +21,7 @@ from telnyx_group_mms.bulk.ledger._postgres_batch import (
     LeaseLostError,
     Row,
 )
-from telnyx_group_mms.bulk.ledger._postgres_sql import ROWS, WORKERS
+from telnyx_group_mms.bulk.ledger._postgres_sql import RECORD, ROWS, WORKERS
 from telnyx_group_mms.bulk.ledger._sqlite import RowState, RowUpdate
 from telnyx_group_mms.errors import BackendUnavailableError
 
@@ -312,3 +313,29 @@ async def test_results_are_read_page_by_page_in_line_order(
         "error_code": "invalid_row",
         "error_detail": "no 'to'",
     }
+
+
+async def test_an_outcome_written_again_after_a_lost_answer_is_found_not_fenced(
+    ledgers: Callable[..., PostgresLedger],
+) -> None:
+    worker = ledgers()
+    await worker.join(rows(1), digest="x", retry_unknown=False)
+    ((row_id, _, _),) = await worker.claim(1)
+    await worker.mark_in_flight(row_id)
+    args = worker._args(
+        ids=[row_id], attempts=[1], states=["sent"], message_ids=["m"], codes=[None], details=[None]
+    )
+
+    async def twice(db: Any) -> list[list[tuple[str]]]:
+        # The same write again, as a retry does when the first commit's answer was lost.
+        return [await (await db.execute(RECORD, args)).fetchall() for _ in range(2)]
+
+    assert await worker._once(twice) == [[(row_id,)], [(row_id,)]]
+    # But never over another outcome: a late "failed" finds the row decided.
+    late = {**args, "states": ["failed"]}
+
+    async def other(db: Any) -> list[tuple[str]]:
+        return await (await db.execute(RECORD, late)).fetchall()
+
+    assert await worker._once(other) == []
+    assert await worker.counts() == {"sent": 1}

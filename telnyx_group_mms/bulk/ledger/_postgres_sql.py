@@ -174,15 +174,18 @@ MARK: Final = _sql(
     " OR (r.state = 'in_flight' AND r.attempts = v.attempt)) AND " + _LIVE + " RETURNING r.id"
 )
 # Fenced: only the holder, for the attempt it made, while the row is still in flight.
-# A worker that returns after others decided (its lease expired) writes nothing.
+# A worker that returns after others decided (its lease expired) writes nothing. The
+# second arm finds the write again when its commit's answer was lost with the connection.
 RECORD: Final = _sql(
     "UPDATE {r} AS r SET state = v.state, message_id = v.message_id, error_code = v.code,"
     " error_detail = v.detail, holder = NULL, decided = %(gen)s, updated = {now}"
     " FROM unnest(%(ids)s::text[], %(attempts)s::int[], %(states)s::text[],"
     " %(message_ids)s::text[], %(codes)s::text[], %(details)s::text[])"
     " AS v (id, attempt, state, message_id, code, detail)"
-    " WHERE r.batch = %(batch)s AND r.id = v.id AND r.holder = %(me)s"
-    " AND r.state = 'in_flight' AND r.attempts = v.attempt RETURNING r.id"
+    " WHERE r.batch = %(batch)s AND r.id = v.id AND r.attempts = v.attempt"
+    " AND ((r.holder = %(me)s AND r.state = 'in_flight')"
+    " OR (r.holder IS NULL AND r.worker = %(me)s AND r.state = v.state))"
+    " RETURNING r.id"
 )
 
 # -- reading ---------------------------------------------------------------------------
