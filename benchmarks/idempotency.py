@@ -20,8 +20,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from fresh_schema import drop_schema, fresh_schema
 from server import Server
 
 import telnyx_group_mms as tgm
@@ -55,29 +55,6 @@ async def _rate(base_url: str, store: str | None, *, sends: int, concurrency: in
         return sends / (time.perf_counter() - started)
 
 
-def _fresh_schema(url: str) -> tuple[str, str] | None:
-    try:
-        import psycopg
-    except ImportError:
-        return None
-    schema = f"tgm_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    except psycopg.Error:
-        return None
-    parts = urlsplit(url)
-    query = f"options=-csearch_path%3D{schema}"
-    return urlunsplit(parts._replace(query=query)), schema
-
-
-def _drop_schema(url: str, schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=2000)
@@ -86,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     server = Server(workers=1)
-    fresh = _fresh_schema(args.postgres)
+    fresh = fresh_schema(args.postgres)
     try:
         with tempfile.TemporaryDirectory() as scratch:
             stores: dict[str, str | None] = {
@@ -112,7 +89,7 @@ def main() -> None:
     finally:
         server.stop()
         if fresh is not None:
-            _drop_schema(args.postgres, fresh[1])
+            drop_schema(args.postgres, fresh[1])
 
 
 if __name__ == "__main__":

@@ -326,6 +326,18 @@ class SandboxProcess:
         return self.server.finish().stderr
 
 
+@contextlib.contextmanager
+def running_sandbox(*, seed: int, history: int) -> Iterator[SandboxProcess]:
+    """A :class:`SandboxProcess`, stopped afterwards; nothing may have made it fail."""
+    box = SandboxProcess(seed=seed, history=history)
+    try:
+        yield box
+    finally:
+        stderr = box.close()
+    # Nothing the client did made the sandbox fail (or log a message's content).
+    assert stderr.strip() == "Sandbox stopped."
+
+
 @dataclass
 class Record:
     """What the sandbox saw, read once the run is over."""

@@ -7,9 +7,10 @@ and fans out through it. Input reading, the report and the ledger live in module
 from .._private_files import BulkPathError
 from ._input import InputError
 from ._report import BulkBadRow, BulkPreview, BulkProgress, BulkSummary
-from ._runner import DEFAULT_RATE, default_ledger_path, run_bulk
+from ._runner import DEFAULT_LEASE, DEFAULT_RATE, default_batch, default_ledger_path, run_bulk
 
 __all__ = [
+    "DEFAULT_LEASE",
     "DEFAULT_RATE",
     "BulkBadRow",
     "BulkPathError",
@@ -17,6 +18,7 @@ __all__ = [
     "BulkProgress",
     "BulkSummary",
     "InputError",
+    "default_batch",
     "default_ledger_path",
     "run_bulk",
 ]

@@ -44,21 +44,29 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_run_files(*, input_path: Path, ledger_path: Path, results_path: Path | None) -> None:
+def check_run_files(
+    *, input_path: Path, ledger_path: Path | None, results_path: Path | None
+) -> None:
     """Refuse, before anything is sent, a run whose files collide or are unsafe to write.
 
     The ledger's own file checks are made when it opens (:class:`Ledger`); here it is only
-    kept apart from the input and the results.
+    kept apart from the input and the results. ``ledger_path`` is ``None`` for a ledger
+    that is not a file (PostgreSQL).
 
     Raises:
         BulkPathError: The ledger or the results would overwrite the input or each
             other (by name, link or hard link, companions of the ledger included), or
             the results path is unusable or unsafe.
     """
-    ledger_files = [(ledger_path, "the ledger")] + [
-        (Path(f"{ledger_path}{suffix}"), f"the ledger's {suffix} file")
-        for suffix in LEDGER_COMPANIONS
-    ]
+    ledger_files = (
+        [(ledger_path, "the ledger")]
+        + [
+            (Path(f"{ledger_path}{suffix}"), f"the ledger's {suffix} file")
+            for suffix in LEDGER_COMPANIONS
+        ]
+        if ledger_path is not None
+        else []
+    )
     for path, role in ledger_files:
         if _same_file(path, input_path):
             problem = (
@@ -66,6 +74,7 @@ def check_run_files(*, input_path: Path, ledger_path: Path, results_path: Path |
                 if path is ledger_path
                 else f"would put {role} on the input file {_quoted(input_path)}"
             )
+            assert ledger_path is not None  # there are ledger files
             raise BulkPathError(f"{_quoted(ledger_path)} {problem}", setting="ledger_path")
     if results_path is None:
         return

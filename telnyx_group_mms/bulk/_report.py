@@ -94,12 +94,19 @@ class BulkSummary:
         to_send: Rows this run sent or, in a dry run, would send.
         elapsed: Seconds the run took.
         dry_run: Nothing was sent or recorded.
-        ledger_path: The ledger (``None`` for a dry run without one).
+        ledger_path: The SQLite ledger (``None`` for a dry run without one, or with a
+            PostgreSQL ledger).
         results_path: Where the per-row results went, if asked.
         stopped: Why the run stopped before sending every row (Telnyx refused the
             account or API key), or ``None``. The rows not sent keep their state.
         bad_rows: The first few bad rows, with their lines and reasons.
         preview: For a dry run, what would be sent; ``None`` otherwise.
+        ledger_url: The PostgreSQL ledger, its password hidden (``None`` with SQLite).
+        batch: The batch's name in the PostgreSQL ledger; the counts above are the
+            whole batch's, whichever worker sent its rows.
+        worker_sent: With PostgreSQL, the rows this worker sent.
+        not_recorded: With PostgreSQL, outcomes this worker learnt too late to record:
+            its lease had expired and another worker had declared them unknown.
     """
 
     rows: int
@@ -117,6 +124,10 @@ class BulkSummary:
     stopped: str | None = None
     bad_rows: tuple[BulkBadRow, ...] = ()
     preview: BulkPreview | None = None
+    ledger_url: str | None = None
+    batch: str | None = None
+    worker_sent: int | None = None
+    not_recorded: int = 0
 
     @property
     def exit_code(self) -> int:

@@ -11,45 +11,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Final
 
-import attrs
-
-from .._wire.protocol import encode_request
-from .._wire.serialization import get_converter, request_from_wire
 from ..client import AsyncTelnyx
-from ..errors import APIStatusError, TelnyxError
-from ..fanout._account_refusal import BatchStoppedError
-from ..fanout._engine import SendResult
+from ..errors import TelnyxError
 from ..limits._sender_rates import PerSenderRate
 from ..limits._shared import RateLimits
-from ..models import GroupMmsRequest
-from ._files import check_run_files, write_replacing
-from ._input import check_input, read_rows
-from ._report import BAD_ROWS_SHOWN, BulkBadRow, BulkProgress, BulkSummary, preview
+from ..stores._postgres import is_postgres_url
+from ._files import check_run_files
+from ._input import check_input
+from ._report import BulkBadRow, BulkProgress, BulkSummary, preview
+from ._rows import ledger_rows, write_results
+from ._sending import Sender
 from .ledger._group_commit import AsyncLedger
-from .ledger._sqlite import (
-    Ledger,
-    RowNumbering,
-    RowState,
-    RowUpdate,
-    bad_row_digest,
-    request_digest,
-)
+from .ledger._postgres_batch import DEFAULT_LEASE
+from .ledger._sqlite import Ledger
 
-__all__ = ["DEFAULT_RATE", "BulkProgress", "BulkSummary", "default_ledger_path", "run_bulk"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_RATE",
+    "BulkProgress",
+    "BulkSummary",
+    "default_batch",
+    "default_ledger_path",
+    "run_bulk",
+]
 
 # Rows read from the ledger per query while sending.
 _CHUNK: Final = 256
 #: The account-wide rate a bulk run keeps to unless told otherwise, messages per second:
 #: Telnyx's default limit for MMS, so a run paces itself instead of meeting 429s.
 DEFAULT_RATE: Final = 15.0
-# The keys of a line of the results file, in the order of Ledger.outcomes().
-_RESULT_FIELDS: Final = ("line", "state", "message_id", "error_code", "error_detail")
+
+
+def default_batch(input_path: str | Path) -> str:
+    """The batch name a PostgreSQL ledger uses by default: the input's file name."""
+    return Path(input_path).name
 
 
 def default_ledger_path(input_path: str | Path) -> Path:
@@ -61,6 +61,9 @@ def default_ledger_path(input_path: str | Path) -> Path:
 async def run_bulk(
     input_path: str | Path,
     *,
+    ledger: str | Path | None = None,
+    batch: str | None = None,
+    lease: float = DEFAULT_LEASE,
     ledger_path: str | Path | None = None,
     results_path: str | Path | None = None,
     concurrency: int = 32,
@@ -91,9 +94,23 @@ async def run_bulk(
     they are symbolic links, another user's files or writable by others; both are
     created readable by their owner only.
 
+    With a PostgreSQL ledger (``ledger="postgresql://..."``), any number of runs, on any
+    machines, work on one batch together: each row is sent by one of them, and each
+    returns the summary of the whole batch once no row is left to send (see
+    :mod:`telnyx_group_mms.bulk.ledger._postgres`).
+
     Args:
         input_path: A JSONL or CSV file (see :func:`telnyx_group_mms.bulk._input.read_rows`).
-        ledger_path: The SQLite ledger; defaults to :func:`default_ledger_path`.
+        ledger: The SQLite ledger's path (by default :func:`default_ledger_path`), or a
+            ``postgresql://`` (or ``postgres://``) URL: a batch shared by every run
+            given the same URL and ``batch`` (the ``postgres`` extra is needed:
+            ``pip install 'telnyx-group-mms[postgres]'``; libpq settings such as
+            ``sslmode`` pass through the URL).
+        batch: With PostgreSQL, the batch's name; by default the input's file name.
+        lease: With PostgreSQL, seconds this run's lease on its rows lasts unless renewed
+            (it is renewed while the run lives); when it expires, other runs declare
+            the rows it had in flight ``unknown`` and send those it had not started.
+        ledger_path: The SQLite ledger, as ``ledger`` (kept for compatibility).
         results_path: Write one JSON line per row: ``line``, ``state``, ``message_id``,
             ``error_code``, ``error_detail`` (replacing the file whole once the run ends).
         concurrency: Requests in flight at most.
@@ -120,13 +137,18 @@ async def run_bulk(
             that Redis being down stops is recorded ``failed``: it was not sent.
 
     Raises:
-        ValueError: ``rate_limits`` is given with ``per_sender_rate``, or with a ``rate``
-            other than the default.
         InputError: The input cannot be read as rows.
         BulkPathError: The ledger or results path is unusable or unsafe (checked before
             anything is sent), or the results cannot be written.
-        LedgerError: The ledger is in use by another run, or cannot be written.
+        LedgerError: The ledger is in use by another run, or cannot be written; with
+            PostgreSQL, other live workers of the batch use another ``retry_unknown``
+            (``BatchMismatchError``), or this run's lease expired (``LeaseLostError``).
+        BackendUnavailableError: The PostgreSQL ledger cannot be used (nothing is sent
+            when this is found on connecting), or its driver is not installed.
         TelnyxError: No API key (unless ``client`` is given or it is a dry run).
+        ValueError: ``rate_limits`` is given with ``per_sender_rate``, or with a ``rate``
+            other than the default; both ``ledger`` and ``ledger_path``; ``batch``
+            without PostgreSQL.
     """
     if rate_limits is not None and (
         per_sender_rate is not None or rate not in (DEFAULT_RATE, None)
@@ -136,8 +158,37 @@ async def run_bulk(
         )
     started = time.monotonic()
     source = Path(input_path)
+    if ledger is not None and ledger_path is not None:
+        raise ValueError("ledger and ledger_path: give one of them")
+    where = ledger if ledger is not None else ledger_path
     check_input(source)
-    ledger_file = Path(ledger_path) if ledger_path is not None else default_ledger_path(source)
+    if is_postgres_url(where):
+        assert isinstance(where, str)
+        from ._pg_run import run_on_postgres
+
+        results = Path(results_path) if results_path is not None else None
+        check_run_files(input_path=source, ledger_path=None, results_path=results)
+        return await run_on_postgres(
+            source,
+            url=where,
+            batch=batch if batch is not None else default_batch(source),
+            lease=lease,
+            results_file=results,
+            concurrency=concurrency,
+            rate=None if rate_limits is not None else rate,
+            per_sender_rate=None if rate_limits is not None else per_sender_rate,
+            rate_limits=rate_limits,
+            retry_unknown=retry_unknown,
+            stop_on_account_error=stop_on_account_error,
+            dry_run=dry_run,
+            client=client,
+            api_key=api_key,
+            base_url=base_url,
+            progress=progress,
+        )
+    if batch is not None:
+        raise ValueError("batch: only a PostgreSQL ledger holds batches")
+    ledger_file = Path(where) if where is not None else default_ledger_path(source)
     results_file = Path(results_path) if results_path is not None else None
     check_run_files(input_path=source, ledger_path=ledger_file, results_path=results_file)
     if dry_run and not ledger_file.exists():
@@ -150,34 +201,34 @@ async def run_bulk(
                 api_key=api_key, base_url=base_url, max_connections=max(100, concurrency)
             )
             closing.push_async_callback(client.aclose)
-        ledger = await AsyncLedger.open(ledger_file_or_memory, dry_run=dry_run)
+        store = await AsyncLedger.open(ledger_file_or_memory, dry_run=dry_run)
         # Closed first: outcomes still queued are committed even after Ctrl-C.
-        closing.push_async_callback(ledger.aclose)
-        closing.push_async_exit(functools.partial(_results_if_cancelled, ledger, results_file))
-        bad_rows = await ledger.call(lambda store: _register(store, source))
-        before = await ledger.call(Ledger.counts)
+        closing.push_async_callback(store.aclose)
+        closing.push_async_exit(functools.partial(_results_if_cancelled, store, results_file))
+        bad_rows = await store.call(lambda db: _register(db, source))
+        before = await store.call(Ledger.counts)
         to_send = before.get("pending", 0) + before.get("failed", 0)
         to_send += before.get("unknown", 0) if retry_unknown else 0
         sent_now = 0
         stopped: str | None = None
         would_send = None
         if dry_run:
-            would_send = await ledger.call(functools.partial(preview, retry_unknown=retry_unknown))
+            would_send = await store.call(functools.partial(preview, retry_unknown=retry_unknown))
         elif to_send:
             assert client is not None
-            sender = _Sender(ledger, client, total=to_send, progress=progress)
+            rows = _sendable(store, retry_unknown=retry_unknown)
+            sender = Sender(store, client, rows, total=to_send, progress=progress)
             sent_now, stopped = await sender.run(
                 concurrency=concurrency,
                 rate=None if rate_limits is not None else rate,
                 per_sender_rate=None if rate_limits is not None else per_sender_rate,
                 rate_limits=rate_limits,
-                retry_unknown=retry_unknown,
                 stop_on_account_error=stop_on_account_error,
             )
-        await ledger.flush()
-        after = await ledger.call(Ledger.counts)
+        await store.flush()
+        after = await store.call(Ledger.counts)
         if results_file is not None:
-            await ledger.call(lambda store: _write_results(store, results_file))
+            await store.call(lambda db: _write_results(db, results_file))
     bad = after.get("bad", 0)
     return BulkSummary(
         rows=sum(after.values()),
@@ -204,21 +255,8 @@ def _register(ledger: Ledger, source: Path) -> tuple[BulkBadRow, ...]:
     Returns:
         The first bad rows, to show without a results file.
     """
-    converter = get_converter()
-    numbering = RowNumbering()
     bad: list[BulkBadRow] = []
-
-    def rows() -> Iterator[tuple[str, int, str | None, str | None]]:
-        for row in read_rows(source):
-            if row.request is None:
-                if len(bad) < BAD_ROWS_SHOWN:
-                    bad.append(BulkBadRow(line=row.line, reason=row.error or "invalid"))
-                yield numbering.id_for(bad_row_digest(row.raw)), row.line, None, row.error
-            else:
-                body = encode_request(converter, row.request).decode()
-                yield numbering.id_for(request_digest(row.request)), row.line, body, None
-
-    ledger.register(rows())
+    ledger.register(ledger_rows(source, bad))
     return tuple(bad)
 
 
@@ -242,111 +280,19 @@ async def _results_if_cancelled(
 
 
 def _write_results(ledger: Ledger, path: Path) -> None:
-    lines = (
-        json.dumps(dict(zip(_RESULT_FIELDS, outcome, strict=True)), ensure_ascii=False) + "\n"
-        for outcome in ledger.outcomes()
-    )
-    write_replacing(path, lines, setting="results_path")
+    write_results(path, ledger.outcomes())
 
 
-def _update_for(row_id: str, result: SendResult) -> RowUpdate:
-    if result.message is not None:
-        return RowUpdate(row_id, RowState.SENT, message_id=result.message.id)
-    error = result.error
-    code = error.code if isinstance(error, APIStatusError) else None
-    return RowUpdate(
-        row_id,
-        RowState.UNKNOWN if result.outcome_unknown else RowState.FAILED,
-        error_code=code or type(error).__name__,
-        error_detail=str(error),
-    )
-
-
-class _Sender:
-    """Phase two: stream the rows to send from the ledger through ``send_many``."""
-
-    def __init__(
-        self,
-        ledger: AsyncLedger,
-        client: AsyncTelnyx,
-        *,
-        total: int,
-        progress: Callable[[BulkProgress], None] | None,
-    ) -> None:
-        self._ledger = ledger
-        self._client = client
-        self._progress = progress
-        self._state = BulkProgress(total=total)
-        # Row ids of the requests pulled into the fan-out and not finished yet.
-        self._row_ids: dict[int, str] = {}
-        self._sent = self._failed = self._unknown = 0
-
-    async def _requests(self, *, retry_unknown: bool) -> AsyncIterator[GroupMmsRequest]:
-        after, index = 0, 0
-        while True:
-            query = functools.partial(
-                Ledger.sendable, after_line=after, limit=_CHUNK, retry_unknown=retry_unknown
-            )
-            chunk = await self._ledger.call(query)
-            if not chunk:
-                return
-            for row_id, _line, body in chunk:
-                self._row_ids[index] = row_id
-                index += 1
-                yield request_from_wire(json.loads(body))
-            after = chunk[-1][1]
-
-    async def _before_send(self, index: int, request: GroupMmsRequest) -> None:
-        await self._ledger.mark_in_flight(self._row_ids[index])
-
-    async def run(
-        self,
-        *,
-        concurrency: int,
-        rate: float | None,
-        per_sender_rate: PerSenderRate | None,
-        rate_limits: RateLimits | None,
-        retry_unknown: bool,
-        stop_on_account_error: bool,
-    ) -> tuple[int, str | None]:
-        """Send; return how many rows Telnyx accepted, and why it stopped early, if it did."""
-        started = time.monotonic()
-        if self._progress is not None:
-            self._progress(self._state)
-        results = self._client.messages.send_many(
-            self._requests(retry_unknown=retry_unknown),
-            concurrency=concurrency,
-            rate_limit=rate,
-            per_sender_rate=per_sender_rate,
-            before_send=self._before_send,
-            stop_on_account_error=stop_on_account_error,
-            rate_limits=rate_limits,
+async def _sendable(ledger: AsyncLedger, *, retry_unknown: bool) -> AsyncIterator[tuple[str, str]]:
+    """This run's rows to send, by line: ``(row_id, body)``."""
+    after = 0
+    while True:
+        query = functools.partial(
+            Ledger.sendable, after_line=after, limit=_CHUNK, retry_unknown=retry_unknown
         )
-        stopped: str | None = None
-        async with contextlib.aclosing(results):
-            try:
-                async for result in results:
-                    self._record(result, started)
-            except BatchStoppedError as stop:
-                # The rows not sent were never marked in flight: they keep their state.
-                stopped = f"Telnyx refused the account or API key: {stop.refusal}"
-        return self._sent, stopped
-
-    def _record(self, result: SendResult, started: float) -> None:
-        self._ledger.record(_update_for(self._row_ids.pop(result.index), result))
-        if result.ok:
-            self._sent += 1
-        elif result.outcome_unknown:
-            self._unknown += 1
-        else:
-            self._failed += 1
-        if self._progress is not None:
-            self._state = attrs.evolve(
-                self._state,
-                done=self._sent + self._failed + self._unknown,
-                sent=self._sent,
-                failed=self._failed,
-                unknown=self._unknown,
-                elapsed=time.monotonic() - started,
-            )
-            self._progress(self._state)
+        chunk = await ledger.call(query)
+        if not chunk:
+            return
+        for row_id, _line, body in chunk:
+            yield row_id, body
+        after = chunk[-1][1]

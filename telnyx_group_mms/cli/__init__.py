@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "demo": "telnyx_group_mms.cli._demo:demo",
     "sandbox": "telnyx_group_mms.cli._sandbox:sandbox",
     "send": "telnyx_group_mms.cli._send:send",
+    "status": "telnyx_group_mms.cli._status:status",
 }
 
 

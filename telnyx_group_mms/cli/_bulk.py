@@ -14,19 +14,20 @@ import click
 from .._private_files import BulkPathError
 from ..bulk._input import InputError
 from ..bulk._report import BulkPreview
-from ..bulk._runner import DEFAULT_RATE, BulkSummary, run_bulk
+from ..bulk._runner import DEFAULT_LEASE, DEFAULT_RATE, BulkSummary, default_batch, run_bulk
 from ..bulk.ledger._sqlite import LedgerError
-from ..errors import TelnyxError
+from ..errors import BackendUnavailableError, TelnyxError
 from ..limits._sender_rates import SenderRates
 from ..limits._shared import DEFAULT_NAMESPACE, RateLimits
 from ..models import GroupMmsRequest
+from ..stores._postgres import is_postgres_url, redact
 from ._connection_options import (
     api_key_option,
     base_url_option,
     check_base_url_option,
     require_api_key,
 )
-from ._errors import SettingError
+from ._errors import SettingError, ledger_error
 from ._progress import progress_shown
 from ._sender_rate_options import (
     check_rate_option,
@@ -104,10 +105,30 @@ def _interrupted(results: Path | None) -> Callable[[], str]:
     return message
 
 
+def _ledger_setting(ledger: str | None, batch: str | None, input_path: Path) -> str | Path | None:
+    """``--ledger`` as run_bulk takes it; with PostgreSQL, say which batch is used."""
+    if ledger is None or not is_postgres_url(ledger):
+        if batch is not None:
+            raise SettingError(
+                "--batch: only a PostgreSQL ledger (--ledger postgresql://...) holds batches"
+            )
+        if ledger is not None and Path(ledger).is_dir():
+            raise SettingError(f"--ledger: {ledger!r} is a directory")
+        return Path(ledger) if ledger is not None else None
+    if batch is not None and not batch.strip():
+        raise SettingError("--batch: a batch needs a name")
+    name = batch if batch is not None else default_batch(input_path)
+    origin = "" if batch is not None else " (the input's file name; --batch names another)"
+    click.echo(f"batch {name!r}{origin} on {redact(ledger)}", err=True)
+    return ledger
+
+
 def _report(summary: BulkSummary) -> None:
     verb = "would send" if summary.dry_run else "sent now"
+    # A worker of a PostgreSQL batch may join while others send: "before" is its joining.
+    before = "by an earlier run" if summary.batch is None else "before this worker joined"
     click.echo(
-        f"rows {summary.rows}: sent {summary.sent} ({summary.sent_before} by an earlier run), "
+        f"rows {summary.rows}: sent {summary.sent} ({summary.sent_before} {before}), "
         f"failed {summary.failed}, unknown {summary.unknown}, bad {summary.bad}; "
         f"{verb} {summary.to_send if summary.dry_run else summary.sent - summary.sent_before} "
         f"in {summary.elapsed:.1f} s"
@@ -137,6 +158,14 @@ def _report(summary: BulkSummary) -> None:
         click.echo(f"{summary.failed} failed row(s) are sent again by the same command")
     if summary.ledger_path is not None:
         click.echo(f"ledger: {summary.ledger_path}")
+    if summary.ledger_url is not None:
+        mine = "" if summary.worker_sent is None else f"; this worker sent {summary.worker_sent}"
+        click.echo(f"ledger: {summary.ledger_url}, batch {summary.batch!r}{mine}")
+    if summary.not_recorded:
+        click.echo(
+            f"{summary.not_recorded} outcome(s) came back after this worker's lease expired "
+            "and were not recorded: other workers had declared those rows unknown"
+        )
     if summary.results_path is not None:
         click.echo(f"results: {summary.results_path}")
 
@@ -147,8 +176,25 @@ def _report(summary: BulkSummary) -> None:
 )
 @click.option(
     "--ledger",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The SQLite ledger of this batch.  [default: INPUT.ledger.sqlite]",
+    metavar="PATH|URL",
+    help="The SQLite ledger of this batch, or a postgresql:// URL: a batch that workers "
+    "on any number of machines send together.  [default: INPUT.ledger.sqlite]",
+)
+@click.option(
+    "--batch",
+    "batch_name",
+    metavar="NAME",
+    help="With a PostgreSQL ledger, the batch's name (every worker of a batch gives the "
+    "same).  [default: INPUT's file name]",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    default=DEFAULT_LEASE,
+    show_default=True,
+    help="With a PostgreSQL ledger, seconds a worker's hold on its rows lasts unless "
+    "renewed: once a dead worker's lease expires, the others take over its rows.",
 )
 @click.option(
     "--results",
@@ -222,7 +268,9 @@ def _report(summary: BulkSummary) -> None:
 @base_url_option
 def bulk(
     input_path: Path,
-    ledger: Path | None,
+    ledger: str | None,
+    batch_name: str | None,
+    lease: float,
     results: Path | None,
     concurrency: int,
     rate: float,
@@ -246,11 +294,19 @@ def bulk(
     The key comes from --api-key or TELNYX_API_KEY, the API root from --base-url or
     TELNYX_BASE_URL (neither is needed for --dry-run).
 
+    With --ledger postgresql://..., run the same command on as many machines as you
+    like: each row is sent by one worker only, and each worker exits with the summary
+    of the whole batch once no row is left to send. A worker that dies leaves the rows
+    it had in flight 'unknown' once its --lease expires; the others send the rest.
+
     \b
     Exit status:
       0    every row is sent (--dry-run: no row is bad)
-      1    some rows failed or were bad, or a stop left rows unsent
-      2    usage or settings error; nothing was sent
+      1    some rows failed or were bad, or a stop left rows unsent; with
+           PostgreSQL also: this worker's lease expired, or the database was
+           gone for longer than the lease (run the same command again)
+      2    usage or settings error (a bad or unreachable --ledger URL);
+           nothing was sent
       3    some rows' outcome is unknown: they may have been sent (a re-run
            resends them only with --retry-unknown); takes precedence over 1
       130  interrupted (Ctrl-C): the ledger is consistent; run again to resume
@@ -258,6 +314,7 @@ def bulk(
     if not dry_run:
         require_api_key(api_key)
         check_base_url_option(base_url)
+    where = _ledger_setting(ledger, batch_name, input_path)
     sender_rule = per_sender_rate_setting(per_sender_rate, sender_rates)
     limits = None
     if shared_limits is not None:
@@ -273,7 +330,9 @@ def bulk(
     with progress_shown(interrupted=_interrupted(results)) as progress:
         run = run_bulk(
             input_path,
-            ledger_path=ledger,
+            ledger=where,
+            batch=batch_name,
+            lease=lease,
             results_path=results,
             concurrency=concurrency,
             rate=None if limits is not None else rate or None,
@@ -292,7 +351,10 @@ def bulk(
             option = _PATH_OPTIONS.get(exc.setting, exc.setting)
             raise SettingError(f"{option}: {exc.problem}") from exc
         except LedgerError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(ledger_error(exc)) from exc
+        except BackendUnavailableError as exc:
+            # Found on connecting, before anything was sent.
+            raise SettingError(ledger_error(exc)) from exc
         except InputError as exc:
             raise click.UsageError(str(exc)) from exc
         except TelnyxError as exc:  # a setting the client refuses (a bad --base-url)

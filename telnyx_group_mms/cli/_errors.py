@@ -15,6 +15,7 @@ __all__ = [
     "OutcomeUnknown",
     "SettingError",
     "failure",
+    "ledger_error",
 ]
 
 #: The request was refused (by this package's checks or by Telnyx), or sending failed.
@@ -57,6 +58,12 @@ class SettingError(click.ClickException):
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def ledger_error(error: Exception) -> str:
+    """``error`` on one line, naming ``--ledger`` where the library names its setting."""
+    text = _one_line(str(error))
+    return "--" + text if text.startswith("ledger: ") else text
 
 
 def failure(error: TelnyxError) -> click.ClickException:

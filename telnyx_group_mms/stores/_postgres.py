@@ -7,8 +7,10 @@ names the host and database but never the password.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -17,6 +19,8 @@ from ..errors import BackendUnavailableError
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
+
+T = TypeVar("T")
 
 SCHEMES: Final = ("postgresql", "postgres")
 EXTRA_HINT: Final = "pip install 'telnyx-group-mms[postgres]'"
@@ -167,6 +171,10 @@ async def ensure_schema(
                     backend="postgresql",
                     where=where,
                 )
+            if row is not None and int(row[0]) == version:
+                # Already there: CREATE INDEX IF NOT EXISTS would still lock the table
+                # against writes for a moment, while other workers are writing to it.
+                return
             for statement in ddl:
                 await conn.execute(statement)
             if row is None:
@@ -180,3 +188,91 @@ async def ensure_schema(
             backend="postgresql",
             where=where,
         ) from None
+
+
+# Connections a forked child inherited: never used, never closed (see PostgresSession.forget).
+_INHERITED: list[Any] = []
+
+
+class PostgresSession:
+    """The one connection of a PostgreSQL store, used by one statement sequence at a time.
+
+    The connection is opened on first use and prepared once (``prepare``: the schema, a
+    session identity); a broken one is dropped and the next call opens another. Driver
+    errors leave as :class:`BackendUnavailableError`, naming the host and database.
+    """
+
+    def __init__(
+        self,
+        target: PostgresTarget,
+        *,
+        setting: str,
+        prepare: Callable[[AsyncConnection[Any]], Awaitable[None]],
+    ) -> None:
+        self.target = target
+        self._setting = setting
+        self._prepare = prepare
+        self._conn: AsyncConnection[Any] | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def run(
+        self,
+        work: Callable[[AsyncConnection[Any]], Awaitable[T]],
+        *,
+        consequence: str = "nothing was sent",
+    ) -> T:
+        """``work(connection)``, alone on the connection.
+
+        Raises:
+            BackendUnavailableError: The server cannot be reached, or a statement failed
+                (the text ends with ``consequence``).
+        """
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        psycopg = load_driver()
+        async with self._lock:
+            db = await self._connection()
+            try:
+                return await work(db)
+            except psycopg.Error as exc:
+                if db.closed or db.broken:
+                    self._conn = None
+                raise BackendUnavailableError(
+                    f"{self._setting}: PostgreSQL at {self.target.where} failed: "
+                    f"{_first_line(exc, self.target)}; {consequence}",
+                    backend="postgresql",
+                    where=self.target.where,
+                ) from None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the connection is open (after a failure: whether it survived)."""
+        return self._conn is not None and not self._conn.closed
+
+    async def _connection(self) -> AsyncConnection[Any]:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        db = await connect(self.target, setting=self._setting)
+        try:
+            await self._prepare(db)
+        except BaseException:
+            await db.close()
+            raise
+        self._conn = db
+        return db
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's connection without closing it.
+
+        Closing it here would end the parent's database session, on the socket both
+        processes share; it is kept, unused, for the life of the child.
+        """
+        if self._conn is not None:
+            _INHERITED.append(self._conn)
+            self._conn = None
+        self._lock = None

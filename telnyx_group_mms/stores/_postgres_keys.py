@@ -9,11 +9,9 @@ claim knows at once that the outcome is unknown, rather than after the deadline.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from ..errors import BackendUnavailableError
 from ._keys import (
     DEFAULT_RETENTION,
     Claim,
@@ -26,7 +24,7 @@ from ._keys import (
     status_of,
 )
 from ._keys_sql import HOLDER_GONE, MARKED_NOT_SENT, SCHEMA_VERSION, Statements, record_from_row
-from ._postgres import _first_line, connect, ensure_schema, load_driver, parse_url, redact
+from ._postgres import PostgresSession, ensure_schema, parse_url, redact
 from ._states import SendState
 
 if TYPE_CHECKING:
@@ -39,8 +37,6 @@ T = TypeVar("T")
 _TABLE: Final = "telnyx_group_mms_idempotency_keys"
 _SQL: Final = Statements(table=_TABLE, placeholder="%s", lock_row=" FOR UPDATE")
 _PRUNE_EVERY: Final = 60.0
-# Connections a forked child inherited: never used, never closed (see forget).
-_INHERITED: list[Any] = []
 _NOW: Final = "SELECT extract(epoch FROM clock_timestamp())::float8"
 _ALIVE: Final = (
     "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
@@ -70,9 +66,8 @@ class PostgresIdempotencyStore:
     def __init__(self, url: str, *, retention: float = DEFAULT_RETENTION) -> None:
         self._target = parse_url(url, setting=_SETTING)
         self.retention = check_retention(retention)
-        self._conn: AsyncConnection[Any] | None = None
         self._holder = ""
-        self._lock: asyncio.Lock | None = None
+        self._session = PostgresSession(self._target, setting=_SETTING, prepare=self._prepare)
         self._pruned = 0.0
 
     def __repr__(self) -> str:
@@ -140,9 +135,7 @@ class PostgresIdempotencyStore:
         return await self._settle_unknown(scope, key, SendState.FAILED, None)
 
     async def aclose(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.close()
+        await self._session.aclose()
 
     def forget(self) -> None:
         """In a forked child: drop the parent's connection without closing it.
@@ -150,10 +143,7 @@ class PostgresIdempotencyStore:
         Closing it here would end the parent's database session, on the socket both
         processes share; it is kept, unused, for the life of the child.
         """
-        if self._conn is not None:
-            _INHERITED.append(self._conn)
-            self._conn = None
-        self._lock = None
+        self._session.forget()
 
     # -- inside one transaction ---------------------------------------------------------
 
@@ -197,46 +187,20 @@ class PostgresIdempotencyStore:
     async def _run(self, work: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
         # One connection per store, one statement sequence at a time: each call is a
         # round trip or three, never held across a POST.
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        psycopg = load_driver()
-        async with self._lock:
-            db = await self._connection()
-            try:
-                return await work(db)
-            except psycopg.Error as exc:
-                broken = db.closed or db.broken
-                if broken:
-                    self._conn = None
-                raise BackendUnavailableError(
-                    f"{_SETTING}: PostgreSQL at {self._target.where} failed: "
-                    f"{_first_line(exc, self._target)}; nothing was sent",
-                    backend="postgresql",
-                    where=self._target.where,
-                ) from None
+        return await self._session.run(work)
 
-    async def _connection(self) -> AsyncConnection[Any]:
-        if self._conn is not None and not self._conn.closed:
-            return self._conn
-        where = self._target.where
-        db = await connect(self._target, setting=_SETTING)
-        try:
-            await ensure_schema(
-                db,
-                component="idempotency_keys",
-                version=SCHEMA_VERSION,
-                ddl=(_SQL.create, _SQL.index),
-                where=where,
+    async def _prepare(self, db: AsyncConnection[Any]) -> None:
+        await ensure_schema(
+            db,
+            component="idempotency_keys",
+            version=SCHEMA_VERSION,
+            ddl=(_SQL.create, _SQL.index),
+            where=self._target.where,
+        )
+        row = await (
+            await db.execute(
+                "SELECT pid::text || ':' || backend_start::text FROM pg_stat_activity"
+                " WHERE pid = pg_backend_pid()"
             )
-            row = await (
-                await db.execute(
-                    "SELECT pid::text || ':' || backend_start::text FROM pg_stat_activity"
-                    " WHERE pid = pg_backend_pid()"
-                )
-            ).fetchone()
-        except BaseException:
-            await db.close()
-            raise
+        ).fetchone()
         self._holder = str(row[0]) if row else ""
-        self._conn = db
-        return db

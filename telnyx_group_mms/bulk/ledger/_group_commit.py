@@ -1,19 +1,17 @@
-"""Group commit for the bulk ledger: the SQLite work on a thread of its own.
+"""The SQLite ledger on a thread of its own, with group commit (:mod:`._commit_queue`).
 
-``in_flight`` marks are awaited until committed (the request must not go out before);
-outcomes are queued and ride along with the next commit. Whatever is queued while a
-commit runs goes into the next one, so under load one fsync covers many rows, and the
-event loop never waits on the disk.
+Under load one fsync covers many rows, and the event loop never waits on the disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from ._commit_queue import CommitQueue
 from ._sqlite import Ledger, LedgerError, RowState, RowUpdate
 
 __all__: list[str] = []  # internal: used by the bulk runner
@@ -27,11 +25,9 @@ class AsyncLedger:
     def __init__(self, ledger: Ledger, executor: concurrent.futures.ThreadPoolExecutor) -> None:
         self.ledger = ledger
         self._executor = executor
-        self._queued: list[tuple[RowUpdate | None, asyncio.Future[None] | None]] = []
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._failure: BaseException | None = None
-        self._writer = asyncio.create_task(self._write(), name="bulk-ledger-writer")
+        self._queue = CommitQueue(
+            self._apply, failure=_cannot_write, refused=_no_refusal, name="bulk-ledger-writer"
+        )
 
     @classmethod
     async def open(cls, path: Path | None, *, dry_run: bool = False) -> AsyncLedger:
@@ -56,53 +52,20 @@ class AsyncLedger:
 
     async def mark_in_flight(self, row_id: str) -> None:
         """Commit ``row_id`` as ``in_flight``; return once it is durable."""
-        await self._commit(RowUpdate(row_id, RowState.IN_FLIGHT))
+        await self._queue.commit(RowUpdate(row_id, RowState.IN_FLIGHT))
 
     async def flush(self) -> None:
         """Return once everything queued so far is committed."""
-        await self._commit(None)
-
-    async def _commit(self, update: RowUpdate | None) -> None:
-        self._raise_failure()
-        done = asyncio.get_running_loop().create_future()
-        self._queued.append((update, done))
-        self._wake.set()
-        await done
+        await self._queue.commit(None)
 
     def record(self, update: RowUpdate) -> None:
         """Queue an outcome for the next commit."""
-        self._queued.append((update, None))
-        self._wake.set()
+        self._queue.record(update)
 
-    def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise LedgerError(f"the ledger cannot be written: {self._failure}")
-
-    async def _write(self) -> None:
+    async def _apply(self, updates: Sequence[RowUpdate | None]) -> set[str]:
         loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queued:
-                batch, self._queued = self._queued, []
-                updates = [update for update, _ in batch]
-                try:
-                    # Shielded: a commit that started must finish, or waiters would
-                    # be told nothing about it.
-                    await asyncio.shield(
-                        loop.run_in_executor(self._executor, self.ledger.apply, updates)
-                    )
-                except Exception as exc:  # noqa: BLE001 - handed to every waiter
-                    self._failure = exc
-                    for _, done in batch:
-                        if done is not None and not done.done():
-                            done.set_exception(LedgerError(f"the ledger cannot be written: {exc}"))
-                    continue
-                for _, done in batch:
-                    if done is not None and not done.done():
-                        done.set_result(None)
-            if self._closing:
-                return
+        await loop.run_in_executor(self._executor, self.ledger.apply, updates)
+        return set()  # one run holds the file: no mark is ever refused
 
     async def aclose(self) -> None:
         """Commit what is queued, close the ledger and its thread.
@@ -110,12 +73,17 @@ class AsyncLedger:
         Raises:
             LedgerError: An outcome could not be written.
         """
-        self._closing = True
-        self._wake.set()
         try:
-            await asyncio.shield(self._writer)
+            await self._queue.aclose()
         finally:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, self.ledger.close)
             self._executor.shutdown(wait=True)
-        self._raise_failure()
+
+
+def _cannot_write(exc: Exception) -> LedgerError:
+    return LedgerError(f"the ledger cannot be written: {exc}")
+
+
+def _no_refusal() -> LedgerError:
+    raise AssertionError("the SQLite ledger refuses no mark")
