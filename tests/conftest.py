@@ -4,6 +4,7 @@ import logging
 import shutil
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,16 @@ def postgres_url() -> Iterator[str]:
     """A URL of the shared PostgreSQL whose connections use a fresh schema, dropped afterwards."""
     with fresh_postgres_schema() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An ``idempotency_store=`` setting: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "keys.db")
+    else:
+        with fresh_postgres_schema() as url:
+            yield url
 
 
 @pytest.fixture

@@ -20,19 +20,6 @@ from telnyx_group_mms.sandbox import Fault, Sandbox
 
 from .conftest import FROM, KEY, TO, fast_retry
 from .fanout_support import eventually
-from .services import fresh_postgres_schema
-
-STORES = ["sqlite", "postgres"]
-
-
-@pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An ``idempotency_store=`` setting: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "keys.db")
-    else:
-        with fresh_postgres_schema() as url:
-            yield url
 
 
 @pytest.fixture

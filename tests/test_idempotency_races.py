@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,8 @@ from telnyx_group_mms.sandbox import Fault, FaultRates, Sandbox
 
 from .conftest import FROM, KEY, TO
 from .fanout_support import wait_until
-from .services import fresh_postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "keys.db")
-    else:
-        with fresh_postgres_schema() as url:
-            yield url
 
 
 def raced(sandbox: Sandbox) -> int:
